@@ -1,0 +1,94 @@
+//! Typed JSON calls to the Keyhole API, same-origin with the session cookie.
+//! State-changing calls carry the CSRF token from `/api/me`.
+
+use keyhole_protocol::error::ApiError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestCredentials, RequestInit, Response};
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiFailure {
+    /// 401: the session is gone; the app sends the user to login.
+    Unauthenticated,
+    /// Any other HTTP error, with the server's `{error, message}`.
+    Http(u16, ApiError),
+    /// The request did not complete (network down, server stopped).
+    Network(String),
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unauthenticated => f.write_str("Your session has ended. Sign in again."),
+            Self::Http(_, e) => f.write_str(&e.message),
+            Self::Network(m) => write!(f, "Keyhole is unreachable ({m}). Check your connection."),
+        }
+    }
+}
+
+impl std::error::Error for ApiFailure {}
+
+/// `GET path` → `T`.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    send("GET", path, None, None).await
+}
+
+/// `POST path` with a JSON body → `T`.
+pub async fn post<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+    csrf: &str,
+) -> Result<T, ApiFailure> {
+    let json = serde_json::to_string(body).map_err(|e| ApiFailure::Network(e.to_string()))?;
+    send("POST", path, Some(json), Some(csrf)).await
+}
+
+async fn send<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    csrf: Option<&str>,
+) -> Result<T, ApiFailure> {
+    let net = |e: wasm_bindgen::JsValue| ApiFailure::Network(format!("{e:?}"));
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(b) = &body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(b));
+    }
+    let req = Request::new_with_str_and_init(path, &init).map_err(net)?;
+    let headers = req.headers();
+    headers.set("Accept", "application/json").map_err(net)?;
+    if body.is_some() {
+        headers.set("Content-Type", "application/json").map_err(net)?;
+    }
+    if let Some(token) = csrf {
+        headers.set("X-Keyhole-CSRF", token).map_err(net)?;
+    }
+    let window = web_sys::window().ok_or_else(|| ApiFailure::Network("no window".into()))?;
+    let resp: Response = JsFuture::from(window.fetch_with_request(&req))
+        .await
+        .map_err(|_| ApiFailure::Network("request failed".into()))?
+        .dyn_into()
+        .map_err(net)?;
+    let status = resp.status();
+    let text = JsFuture::from(resp.text().map_err(net)?)
+        .await
+        .map_err(net)?
+        .as_string()
+        .unwrap_or_default();
+    if status == 401 {
+        return Err(ApiFailure::Unauthenticated);
+    }
+    if !(200..300).contains(&status) {
+        let err = serde_json::from_str::<ApiError>(&text).unwrap_or(ApiError {
+            error: "http".into(),
+            message: format!("The server answered {status}."),
+        });
+        return Err(ApiFailure::Http(status, err));
+    }
+    serde_json::from_str(&text).map_err(|e| ApiFailure::Network(format!("bad response: {e}")))
+}

@@ -1,0 +1,4 @@
+//! Shared components.
+
+pub mod guard;
+pub mod layout;

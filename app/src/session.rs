@@ -1,0 +1,112 @@
+//! The signed-in user, shared through context.
+//!
+//! `Session` loads `/api/me` once at start and again on demand. Pages that
+//! need a user call [`use_session`]; a 401 anywhere sends the browser to
+//! `/login?return_to=<current path>` (a same-origin path; the server checks it
+//! again).
+
+use keyhole_protocol::api::{Me, Role, ServerInfo};
+use leptos::prelude::*;
+
+use crate::api::{self, ApiFailure};
+
+/// What the app knows about the current user.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionState {
+    /// `/api/me` has not answered yet.
+    Loading,
+    /// Signed in.
+    SignedIn(Me),
+    /// No session.
+    SignedOut,
+    /// The server could not be reached.
+    Error(String),
+}
+
+/// Session handle in context.
+#[derive(Clone, Copy)]
+pub struct Session {
+    /// Current state.
+    pub state: RwSignal<SessionState>,
+    /// Public server facts (dev IdP banner, IdP readiness).
+    pub info: RwSignal<Option<ServerInfo>>,
+}
+
+impl Session {
+    /// The signed-in user, if any.
+    pub fn me(&self) -> Option<Me> {
+        match self.state.get() {
+            SessionState::SignedIn(me) => Some(me),
+            _ => None,
+        }
+    }
+
+    /// `true` if the user holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.me().is_some_and(|m| m.roles.contains(&role))
+    }
+
+    /// Reloads `/api/me`.
+    pub fn refresh(&self) {
+        let state = self.state;
+        leptos::task::spawn_local(async move {
+            state.set(match api::get::<Me>("/api/me").await {
+                Ok(me) => SessionState::SignedIn(me),
+                Err(ApiFailure::Unauthenticated) => SessionState::SignedOut,
+                Err(e) => SessionState::Error(e.to_string()),
+            });
+        });
+    }
+}
+
+/// Creates the session context and starts loading it.
+pub fn provide_session() {
+    let session = Session {
+        state: RwSignal::new(SessionState::Loading),
+        info: RwSignal::new(None),
+    };
+    session.refresh();
+    let info = session.info;
+    leptos::task::spawn_local(async move {
+        if let Ok(i) = api::get::<ServerInfo>("/api/info").await {
+            info.set(Some(i));
+        }
+    });
+    provide_context(session);
+}
+
+/// The session from context.
+pub fn use_session() -> Session {
+    expect_context::<Session>()
+}
+
+/// The URL of the login page that returns to the current location.
+pub fn login_url_for_here() -> String {
+    let loc = web_sys::window().map(|w| w.location());
+    let path = loc
+        .map(|l| format!("{}{}", l.pathname().unwrap_or_default(), l.search().unwrap_or_default()))
+        .unwrap_or_else(|| "/".into());
+    format!("/login?return_to={}", js_sys::encode_uri_component(&path))
+}
+
+/// Full-page navigation (used for `/auth/*`, which the server handles).
+pub fn hard_navigate(url: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_href(url);
+    }
+}
+
+/// Signs out: ends the Keyhole session, then the IdP session if it offers that.
+pub fn sign_out(session: Session) {
+    let csrf = session.me().map(|m| m.csrf_token).unwrap_or_default();
+    leptos::task::spawn_local(async move {
+        #[derive(serde::Deserialize)]
+        struct Out {
+            redirect_to: String,
+        }
+        match api::post::<_, Out>("/auth/logout", &serde_json::json!({}), &csrf).await {
+            Ok(out) => hard_navigate(&out.redirect_to),
+            Err(_) => hard_navigate("/login?signed_out=1"),
+        }
+    });
+}

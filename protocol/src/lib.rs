@@ -1,0 +1,11 @@
+//! Types shared by the Keyhole server and the browser app.
+//!
+//! Everything here is plain serde data with no I/O, so the crate builds for
+//! `wasm32-unknown-unknown` (the app) and the host (the server) alike.
+//!
+//! # Layout
+//! - [`api`]: JSON bodies of the REST API (`/api/...`).
+//! - [`error`]: the JSON error body every failing API call returns.
+
+pub mod api;
+pub mod error;

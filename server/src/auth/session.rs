@@ -1,0 +1,184 @@
+//! What a browser session holds, the [`CurrentUser`] extractor, and the CSRF
+//! guard for state-changing requests.
+//!
+//! Sessions are `tower-sessions` records in our database (they survive a
+//! restart). The idle timeout is the session layer's inactivity expiry; the
+//! absolute lifetime is checked here against the login time, so activity can
+//! never stretch a session beyond it.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::Method;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use keyhole_protocol::api::Role;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::oidc::PendingLogin;
+use crate::error::AppError;
+use crate::http::security::{check_csrf, check_origin};
+use crate::state::AppState;
+
+/// Session key of the signed-in user.
+pub const USER_KEY: &str = "keyhole.user";
+/// Session key of logins in flight (state → pending), at most a few.
+pub const PENDING_KEY: &str = "keyhole.oidc.pending";
+/// How many logins may be in flight per browser (several tabs).
+pub const MAX_PENDING: usize = 5;
+/// A login not completed within this many seconds is dropped.
+pub const PENDING_TTL_SECS: i64 = 600;
+
+/// The signed-in user as stored in the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionUser {
+    /// IdP subject.
+    pub subject: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// IdP groups at login time.
+    pub groups: Vec<String>,
+    /// Unix seconds of login (for the absolute lifetime).
+    pub login_at: i64,
+    /// Per-session CSRF token (`X-Keyhole-CSRF`).
+    pub csrf: String,
+    /// The ID token, only as `id_token_hint` for RP-initiated logout.
+    pub id_token: Option<String>,
+}
+
+/// The caller of an authenticated route. Extracting it answers 401 when there
+/// is no valid session.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// Session data.
+    pub user: SessionUser,
+    /// UI roles from the current policy.
+    pub roles: Vec<Role>,
+    /// Unix seconds when the session ends at the latest.
+    pub session_expires_at: i64,
+}
+
+impl CurrentUser {
+    /// The name Kubernetes sees (`Impersonate-User`): e-mail, else subject.
+    pub fn kube_user(&self) -> &str {
+        self.user.email.as_deref().unwrap_or(&self.user.subject)
+    }
+
+    /// `true` if the user holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// 403 unless the user holds one of `roles`.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.iter().any(|r| self.has(*r)) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this needs the role {}; your IdP groups do not grant it",
+                roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect::<Vec<_>>().join(" or ")
+            )))
+        }
+    }
+}
+
+/// Loads the session user, enforcing the absolute lifetime.
+pub async fn load_user(session: &Session, state: &AppState) -> Result<Option<SessionUser>, AppError> {
+    let user: Option<SessionUser> = session.get(USER_KEY).await.map_err(AppError::internal)?;
+    let Some(user) = user else { return Ok(None) };
+    let deadline = user.login_at + state.config.session.absolute_lifetime.as_secs() as i64;
+    if crate::store::now_unix() >= deadline {
+        session.flush().await.map_err(AppError::internal)?;
+        return Ok(None);
+    }
+    Ok(Some(user))
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| AppError::internal(anyhow::anyhow!(msg)))?;
+        let user = load_user(&session, state).await?.ok_or(AppError::Unauthenticated)?;
+        let roles = state.auth.roles_for(&user.groups);
+        let session_expires_at = user.login_at + state.config.session.absolute_lifetime.as_secs() as i64;
+        Ok(CurrentUser { user, roles, session_expires_at })
+    }
+}
+
+/// Middleware for state-changing requests (anything but GET/HEAD/OPTIONS):
+/// the `Origin` (when sent) must be ours and `X-Keyhole-CSRF` must match the
+/// session's token. Applied to whole routers so no handler can forget it.
+pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    if let Err(e) = check_origin(req.headers(), &state.config.public_origin()) {
+        return e.into_response();
+    }
+    let (mut parts, body) = req.into_parts();
+    let session = match Session::from_request_parts(&mut parts, &state).await {
+        Ok(s) => s,
+        Err(_) => return AppError::Unauthenticated.into_response(),
+    };
+    let user = match load_user(&session, &state).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return AppError::Unauthenticated.into_response(),
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = check_csrf(&parts.headers, &user.csrf) {
+        return e.into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Logins in flight, keyed by `state`, with stale ones dropped.
+pub async fn pending_logins(session: &Session) -> Result<BTreeMap<String, PendingLogin>, AppError> {
+    let mut map: BTreeMap<String, PendingLogin> =
+        session.get(PENDING_KEY).await.map_err(AppError::internal)?.unwrap_or_default();
+    let now = crate::store::now_unix();
+    map.retain(|_, p| now - p.created_at < PENDING_TTL_SECS);
+    Ok(map)
+}
+
+/// A same-origin path to return to after login, or `/`.
+///
+/// Only a path is accepted: it must start with a single `/`, and it must not
+/// start with `//` or `/\` (browsers read both as another host), nor contain
+/// control characters or a backslash anywhere. Anything else becomes `/`,
+/// which makes an open redirect through `return_to` impossible.
+pub fn safe_return_path(raw: Option<&str>) -> String {
+    let Some(p) = raw else { return "/".into() };
+    let ok = p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.contains('\\')
+        && !p.chars().any(|c| c.is_control())
+        && !p.starts_with("/auth/")
+        && p.len() <= 2048;
+    if ok { p.to_owned() } else { "/".into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_path;
+
+    #[test]
+    fn return_paths_cannot_leave_the_origin() {
+        assert_eq!(safe_return_path(Some("/requests?x=1")), "/requests?x=1");
+        assert_eq!(safe_return_path(Some("/grants/1/pods/payments/ledger-0")), "/grants/1/pods/payments/ledger-0");
+        for bad in [
+            "https://evil.test/", "//evil.test", "/\\evil.test", "\\\\evil.test", "evil.test",
+            "/%0d%0aSet-Cookie", "javascript:alert(1)", "/\nx", "", "/auth/login", "http:/evil.test",
+        ] {
+            let got = safe_return_path(Some(bad));
+            assert!(got == "/" || (bad == "/%0d%0aSet-Cookie" && got == bad), "{bad:?} -> {got:?}");
+        }
+        assert_eq!(safe_return_path(None), "/");
+    }
+}

@@ -1,0 +1,64 @@
+//! HTTP glue: merges the domain routers, serves the web app, adds the
+//! security headers. Handlers live with their domain (`auth::routes`, …);
+//! this module owns no business logic.
+
+pub mod assets;
+mod health;
+pub mod security;
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::middleware;
+use axum::response::IntoResponse;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::error::AppError;
+use crate::store::SessionStore;
+use crate::state::AppState;
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let index = state.assets.dir.join("index.html");
+    // SPA: unknown paths get index.html with 200, so deep links work.
+    let web = ServeDir::new(&state.assets.dir).fallback(ServeFile::new(index));
+    let api = Router::new()
+        .merge(crate::auth::routes::api_router())
+        .fallback(api_not_found);
+    Router::new()
+        .merge(health::router())
+        .merge(crate::auth::routes::router())
+        .nest("/api", api)
+        .fallback_service(web)
+        // Every state-changing request, wherever it is routed, must carry the
+        // session's CSRF token and a same-origin Origin.
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::session::csrf_guard))
+        .layer(session_layer(&state))
+        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Browser sessions: our own cookie name (the IdP's cookies reach us too,
+/// since cookies ignore the port), HttpOnly, SameSite=Lax, Secure (browsers
+/// accept Secure cookies on http://127.0.0.1 as well), idle expiry.
+fn session_layer(state: &AppState) -> SessionManagerLayer<SessionStore> {
+    let idle = time::Duration::seconds(state.config.session.idle_timeout.as_secs() as i64);
+    SessionManagerLayer::new(SessionStore::new(state.store.clone()))
+        .with_name(state.config.session.cookie_name.clone())
+        .with_http_only(true)
+        .with_secure(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+}
+
+async fn api_not_found(uri: Uri) -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        AppError::NotFound(format!("no API route {}", uri.path())),
+    )
+}

@@ -1,0 +1,165 @@
+//! Keyhole: just-in-time, least-privilege debugging access to Kubernetes from
+//! a browser tab.
+//!
+//! # Layout
+//! - [`config`]: TOML + `KEYHOLE_*` env → validated [`config::Config`].
+//! - [`http`]: router glue, static web app, security headers, health probes.
+//! - [`auth`]: OIDC login, sessions, CSRF, roles from IdP groups.
+//! - [`policy`]: the policy file (profiles, approvals, roles); pure decisions.
+//! - [`store`]: SQLite/PostgreSQL state through one code path.
+//! - [`error`]: the HTTP error type.
+//!
+//! Dependencies point one way: `http` → domain modules (`auth`, …) →
+//! `policy`, `store` → `config`. Domain modules never import `http` routes.
+//!
+//! [`run`] is what `keyhole serve` calls, and what the integration tests call
+//! on port 0.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod policy;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_sessions::session_store::ExpiredDeletion;
+
+use crate::auth::{Auth, RoleSource};
+use crate::config::{Config, OidcConfig, Secret};
+use crate::http::assets::WebAssets;
+use crate::state::AppState;
+use crate::store::{SessionStore, Store};
+
+/// Things that must live as long as the server (embedded dev services).
+struct Guards {
+    _idp: Option<devstack::idp::RunningIdp>,
+}
+
+/// Builds everything from `config` and serves on `listener` until `shutdown`
+/// resolves. Startup failures are returned before anything is served.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let token = CancellationToken::new();
+    let (state, _guards) = build_state(config, token.clone()).await?;
+    let store = state.store.clone();
+    let deletion = tokio::spawn(delete_expired_sessions(SessionStore::new(store.clone())));
+    let app = http::router(state);
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "keyhole listening on http://{addr}");
+    let stop = token.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sessions and connections");
+            stop.cancel();
+        })
+        .await
+        .context("server error")?;
+    token.cancel();
+    deletion.abort();
+    store.close().await;
+    Ok(())
+}
+
+async fn build_state(config: Config, shutdown: CancellationToken) -> anyhow::Result<(AppState, Guards)> {
+    let assets = WebAssets::load(&config.dist_dir)?;
+    let store = Store::connect(config.database_url.expose())
+        .await
+        .context("cannot open the database")?;
+    let roles: Arc<dyn RoleSource> = Arc::new(DemoRoles);
+    let (oidc, dev_idp, idp_guard) = match &config.oidc {
+        Some(oidc) => (oidc.clone(), false, None),
+        None => {
+            let (oidc, running) = start_dev_idp(&config).await?;
+            (oidc, true, Some(running))
+        }
+    };
+    let auth = Arc::new(Auth::new(oidc, dev_idp, roles)?);
+    auth.spawn_discovery(shutdown.clone()).await;
+    let state = AppState {
+        config: Arc::new(config),
+        store,
+        assets: Arc::new(assets),
+        auth,
+        shutdown,
+    };
+    Ok((state, Guards { _idp: idp_guard }))
+}
+
+/// Removes expired sessions every five minutes.
+async fn delete_expired_sessions(sessions: SessionStore) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        if let Err(e) = sessions.delete_expired().await {
+            tracing::warn!(error = %e, "deleting expired sessions failed");
+        }
+    }
+}
+
+/// The embedded default: devstack's development OIDC issuer, in-process, on a
+/// loopback port, with a client registered for our callback.
+async fn start_dev_idp(config: &Config) -> anyhow::Result<(OidcConfig, devstack::idp::RunningIdp)> {
+    tracing::warn!(
+        "no [oidc] configured: using the built-in DEVELOPMENT identity provider \
+         (demo users alice, bob, carol; no passwords). Never use this in production."
+    );
+    let redirect_url = config.public_url.join("auth/callback")?;
+    let secret = format!("dev-{}", uuid::Uuid::new_v4().simple());
+    let opts = devstack::idp::IdpOptions {
+        listen: "127.0.0.1:0".parse()?,
+        clients: vec![devstack::idp::IdpClient {
+            client_id: "keyhole-dev".into(),
+            client_secret: secret.clone(),
+            redirect_uris: vec![redirect_url.to_string()],
+        }],
+        ..Default::default()
+    };
+    let running = devstack::idp::start(opts).await.context("cannot start the development IdP")?;
+    let oidc = OidcConfig {
+        issuer: running.issuer().to_owned(),
+        client_id: "keyhole-dev".into(),
+        client_secret: Secret::new(secret),
+        redirect_url,
+        scopes: ["openid", "profile", "email", "groups"].map(String::from).to_vec(),
+        groups_claim: "groups".into(),
+    };
+    Ok((oidc, running))
+}
+
+/// Temporary role mapping matching the demo users, until the policy module's
+/// roles section is wired in.
+struct DemoRoles;
+
+impl RoleSource for DemoRoles {
+    fn roles_for(&self, groups: &[String]) -> Vec<keyhole_protocol::api::Role> {
+        use keyhole_protocol::api::Role;
+        let mut roles = Vec::new();
+        let has = |g: &str| groups.iter().any(|x| x == g);
+        if has("oncall-payments") || has("leads-payments") {
+            roles.push(Role::Engineer);
+        }
+        if has("leads-payments") {
+            roles.push(Role::Lead);
+        }
+        if has("auditors") {
+            roles.push(Role::Auditor);
+        }
+        if has("platform-admins") {
+            roles.push(Role::Admin);
+        }
+        roles
+    }
+}

@@ -1,0 +1,125 @@
+//! The `keyhole` binary: parses the command line, loads the config, sets up
+//! logging, and calls [`keyhole::run`]. Startup errors print one line and
+//! exit with status 2.
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use keyhole::config::{Config, LogFormat};
+
+/// Just-in-time, least-privilege debugging access to Kubernetes from a browser tab.
+#[derive(Debug, Parser)]
+#[command(name = "keyhole", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway (HTTP server, web app, API).
+    Serve {
+        /// Config file (TOML). Without one, the embedded defaults are used:
+        /// development IdP, in-process dev cluster, SQLite under ./data.
+        #[arg(long, short, env = "KEYHOLE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Log as JSON lines (overrides log_format).
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Check or test a policy file.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file; errors are printed as FILE:LINE:COLUMN: message.
+    Check {
+        /// The policy file (YAML or JSON).
+        file: PathBuf,
+    },
+    /// Run test cases against a policy file; prints "N passed, N failed".
+    Test {
+        /// The policy file (YAML or JSON).
+        file: PathBuf,
+        /// The cases file (YAML).
+        cases: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, log_json } => serve(config, log_json),
+        Command::Policy { command: PolicyCommand::Check { file } } => keyhole::policy::cli_check(&file),
+        Command::Policy { command: PolicyCommand::Test { file, cases } } => {
+            keyhole::policy::cli_test(&file, &cases)
+        }
+    }
+}
+
+fn serve(config_path: Option<PathBuf>, log_json: bool) -> ExitCode {
+    let config = match Config::load(config_path.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => return startup_error(&e),
+    };
+    init_tracing(if log_json { LogFormat::Json } else { config.log_format });
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return startup_error(&e),
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                return startup_error(&format!("cannot listen on {}: {e}", config.listen));
+            }
+        };
+        match keyhole::run(config, listener, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => startup_error(&format!("{e:#}")),
+        }
+    })
+}
+
+/// One line on stderr, exit status 2.
+fn startup_error(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("keyhole: error: {e}");
+    ExitCode::from(2)
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KEYHOLE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => builder.init(),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

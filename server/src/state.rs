@@ -1,0 +1,26 @@
+//! Shared application state: a `Clone` struct of cheap handles, given to every
+//! handler through axum's `State`.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::http::assets::WebAssets;
+use crate::store::Store;
+
+/// Everything a request handler may need.
+#[derive(Clone)]
+pub struct AppState {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// The database.
+    pub store: Store,
+    /// The built web app and its CSP.
+    pub assets: Arc<WebAssets>,
+    /// OIDC login and role mapping.
+    pub auth: Arc<Auth>,
+    /// Cancelled when the server shuts down; long-lived streams watch it.
+    pub shutdown: CancellationToken,
+}
