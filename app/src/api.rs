@@ -63,7 +63,9 @@ async fn send<T: DeserializeOwned>(
     let headers = req.headers();
     headers.set("Accept", "application/json").map_err(net)?;
     if body.is_some() {
-        headers.set("Content-Type", "application/json").map_err(net)?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(net)?;
     }
     if let Some(token) = csrf {
         headers.set("X-Keyhole-CSRF", token).map_err(net)?;

@@ -5,7 +5,7 @@
 //! `/login?return_to=<current path>` (a same-origin path; the server checks it
 //! again).
 
-use keyhole_protocol::api::{Me, Role, ServerInfo};
+use keyhole_protocol::api::{Me, Role, ServerInfo, SessionInfo};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiFailure};
@@ -46,16 +46,24 @@ impl Session {
         self.me().is_some_and(|m| m.roles.contains(&role))
     }
 
-    /// Reloads `/api/me`.
+    /// Reloads `/api/session`.
     pub fn refresh(&self) {
-        let state = self.state;
+        let (state, info) = (self.state, self.info);
         leptos::task::spawn_local(async move {
-            state.set(match api::get::<Me>("/api/me").await {
-                Ok(me) => SessionState::SignedIn(me),
-                Err(ApiFailure::Unauthenticated) => SessionState::SignedOut,
-                Err(e) => SessionState::Error(e.to_string()),
-            });
+            match api::get::<SessionInfo>("/api/session").await {
+                Ok(s) => {
+                    info.set(Some(s.server));
+                    state.set(s.me.map_or(SessionState::SignedOut, SessionState::SignedIn));
+                }
+                Err(ApiFailure::Unauthenticated) => state.set(SessionState::SignedOut),
+                Err(e) => state.set(SessionState::Error(e.to_string())),
+            }
         });
+    }
+
+    /// Marks the session as ended (after a 401 from any call).
+    pub fn ended(&self) {
+        self.state.set(SessionState::SignedOut);
     }
 }
 
@@ -66,12 +74,6 @@ pub fn provide_session() {
         info: RwSignal::new(None),
     };
     session.refresh();
-    let info = session.info;
-    leptos::task::spawn_local(async move {
-        if let Ok(i) = api::get::<ServerInfo>("/api/info").await {
-            info.set(Some(i));
-        }
-    });
     provide_context(session);
 }
 
@@ -84,7 +86,13 @@ pub fn use_session() -> Session {
 pub fn login_url_for_here() -> String {
     let loc = web_sys::window().map(|w| w.location());
     let path = loc
-        .map(|l| format!("{}{}", l.pathname().unwrap_or_default(), l.search().unwrap_or_default()))
+        .map(|l| {
+            format!(
+                "{}{}",
+                l.pathname().unwrap_or_default(),
+                l.search().unwrap_or_default()
+            )
+        })
         .unwrap_or_else(|| "/".into());
     format!("/login?return_to={}", js_sys::encode_uri_component(&path))
 }

@@ -123,12 +123,16 @@ impl AuditEvent {
 
     /// True for `pods/<subresource>` requests, e.g. `is_pod_subresource("exec")`.
     pub fn is_pod_subresource(&self, subresource: &str) -> bool {
-        self.object_ref.as_ref().is_some_and(|o| o.resource == "pods" && o.subresource == subresource)
+        self.object_ref
+            .as_ref()
+            .is_some_and(|o| o.resource == "pods" && o.subresource == subresource)
     }
 
     /// The authorization decision annotation (`allow` or `forbid`).
     pub fn decision(&self) -> Option<&str> {
-        self.annotations.get("authorization.k8s.io/decision").map(String::as_str)
+        self.annotations
+            .get("authorization.k8s.io/decision")
+            .map(String::as_str)
     }
 }
 
@@ -144,21 +148,33 @@ impl AuditLog {
     /// Opens (creating, appending) the file.
     pub fn open(path: &Path) -> Result<Self, AuditError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| AuditError::Io { path: path.into(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| AuditError::Io {
+                path: path.into(),
+                source,
+            })?;
         }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| AuditError::Io { path: path.into(), source })?;
-        Ok(Self { path: path.into(), file: Mutex::new(file) })
+            .map_err(|source| AuditError::Io {
+                path: path.into(),
+                source,
+            })?;
+        Ok(Self {
+            path: path.into(),
+            file: Mutex::new(file),
+        })
     }
 
     /// Appends one event as a JSON line. Failures are logged, never fatal to the request.
     pub fn write(&self, event: &AuditEvent) {
         let mut line = serde_json::to_vec(event).expect("audit events serialize");
         line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut file = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Err(e) = file.write_all(&line) {
             tracing::warn!(path = %self.path.display(), error = %e, "cannot write audit event");
         }
@@ -170,13 +186,22 @@ pub fn read_events(path: &Path) -> Result<Vec<AuditEvent>, AuditError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(AuditError::Io { path: path.into(), source }),
+        Err(source) => {
+            return Err(AuditError::Io {
+                path: path.into(),
+                source,
+            });
+        }
     };
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|source| AuditError::Parse { path: path.into(), line: i + 1, source })
+            serde_json::from_str(l).map_err(|source| AuditError::Parse {
+                path: path.into(),
+                line: i + 1,
+                source,
+            })
         })
         .collect()
 }
@@ -186,5 +211,7 @@ pub(crate) fn micro_time(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_default()
 }

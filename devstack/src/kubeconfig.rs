@@ -38,5 +38,7 @@ pub fn render(p: &KubeconfigParams<'_>) -> String {
         "preferences": {},
     });
     let yaml = serde_yaml::to_string(&config).expect("kubeconfig serializes");
-    format!("# Written by devstack (loopback only, not a real cluster). Regenerated at every start.\n{yaml}")
+    format!(
+        "# Written by devstack (loopback only, not a real cluster). Regenerated at every start.\n{yaml}"
+    )
 }

@@ -32,7 +32,11 @@ struct FollowGuard {
 
 impl Drop for FollowGuard {
     fn drop(&mut self) {
-        let mut map = self.hub.followed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .hub
+            .followed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(entry) = map.get_mut(&self.path) {
             entry.0 -= 1;
             if entry.0 == 0 {
@@ -44,10 +48,21 @@ impl Drop for FollowGuard {
 
 impl LogHub {
     fn follow(self: &Arc<Self>, path: &Path) -> (FollowGuard, Arc<Notify>) {
-        let mut map = self.followed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = map.entry(path.to_owned()).or_insert_with(|| (0, Arc::new(Notify::new())));
+        let mut map = self
+            .followed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = map
+            .entry(path.to_owned())
+            .or_insert_with(|| (0, Arc::new(Notify::new())));
         entry.0 += 1;
-        (FollowGuard { hub: self.clone(), path: path.to_owned() }, entry.1.clone())
+        (
+            FollowGuard {
+                hub: self.clone(),
+                path: path.to_owned(),
+            },
+            entry.1.clone(),
+        )
     }
 
     /// Appends a line to each followed log once a second until `shutdown`.
@@ -61,12 +76,21 @@ impl LogHub {
                 () = shutdown.cancelled() => return,
             }
             let targets: Vec<(PathBuf, Arc<Notify>)> = {
-                let map = self.followed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                map.iter().map(|(p, (_, notify))| (p.clone(), notify.clone())).collect()
+                let map = self
+                    .followed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                map.iter()
+                    .map(|(p, (_, notify))| (p.clone(), notify.clone()))
+                    .collect()
             };
             for (path, notify) in targets {
                 n += 1;
-                let component = path.file_stem().and_then(|s| s.to_str()).unwrap_or("app").to_owned();
+                let component = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("app")
+                    .to_owned();
                 let line = log_line(&component, time::OffsetDateTime::now_utc(), n);
                 if let Err(e) = append(&path, &line).await {
                     tracing::debug!(path = %path.display(), error = %e, "cannot append log line");
@@ -79,7 +103,11 @@ impl LogHub {
 
 async fn append(path: &Path, line: &str) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt as _;
-    let mut f = tokio::fs::OpenOptions::new().append(true).create(true).open(path).await?;
+    let mut f = tokio::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .await?;
     f.write_all(line.as_bytes()).await
 }
 
@@ -105,12 +133,25 @@ pub fn tail(content: &[u8], n: Option<usize>) -> &[u8] {
 
 /// One plausible log line for `component`.
 pub fn log_line(component: &str, at: time::OffsetDateTime, n: u64) -> String {
-    const ROUTES: [&str; 6] = ["/healthz", "/api/v1/orders", "/api/v1/cart", "/api/v1/payments", "/metrics", "/api/v1/search"];
+    const ROUTES: [&str; 6] = [
+        "/healthz",
+        "/api/v1/orders",
+        "/api/v1/cart",
+        "/api/v1/payments",
+        "/metrics",
+        "/api/v1/search",
+    ];
     let ts = crate::audit::micro_time(at);
     let route = ROUTES[(n % ROUTES.len() as u64) as usize];
     let ms = 3 + (n * 7919) % 240;
-    let (level, status) = if n % 23 == 0 { ("WARN", 503) } else { ("INFO", 200) };
-    format!("{ts} {level} {component}: GET {route} status={status} duration={ms}ms request_id={n:08x}\n")
+    let (level, status) = if n.is_multiple_of(23) {
+        ("WARN", 503)
+    } else {
+        ("INFO", 200)
+    };
+    format!(
+        "{ts} {level} {component}: GET {route} status={status} duration={ms}ms request_id={n:08x}\n"
+    )
 }
 
 /// What `GET …/log` asked for.
@@ -160,7 +201,13 @@ pub async fn follow_log(
         shutdown: CancellationToken,
         _guard: FollowGuard,
     }
-    let state = State { file, first: Some(first), notify, shutdown, _guard: guard };
+    let state = State {
+        file,
+        first: Some(first),
+        notify,
+        shutdown,
+        _guard: guard,
+    };
     Ok(futures::stream::unfold(state, |mut st| async move {
         if let Some(first) = st.first.take() {
             return Some((Ok(Bytes::from(first)), st));
@@ -205,7 +252,10 @@ mod tests {
     #[test]
     fn log_lines_look_like_logs() {
         let line = log_line("checkout", time::OffsetDateTime::UNIX_EPOCH, 5);
-        assert!(line.starts_with("1970-01-01T00:00:00.000000Z INFO checkout: GET"), "{line}");
+        assert!(
+            line.starts_with("1970-01-01T00:00:00.000000Z INFO checkout: GET"),
+            "{line}"
+        );
         assert!(line.ends_with('\n'));
     }
 }

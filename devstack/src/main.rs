@@ -10,7 +10,10 @@ use clap::{Parser, Subcommand};
 use devstack::{Cluster, KubeOptions};
 
 #[derive(Parser)]
-#[command(name = "devstack", about = "Local stand-ins for Keyhole's demo and tests (loopback only)")]
+#[command(
+    name = "devstack",
+    about = "Local stand-ins for Keyhole's demo and tests (loopback only)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,7 +63,8 @@ struct ServeArgs {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,devstack=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,devstack=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -86,7 +90,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state_dir: args.state_dir.clone(),
     })
     .await?;
-    if let Some(dir) = args.kubeconfig_out.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = args
+        .kubeconfig_out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     std::fs::write(&args.kubeconfig_out, kube.kubeconfig_yaml())
@@ -94,13 +102,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let idp = start_idp(&args).await?;
 
     println!("devstack: LOCAL DEMO/TEST STAND-INS — not a real cluster, not an identity provider.");
-    println!("  Loopback only. Well-known tokens. Commands you exec run as real processes on THIS machine.");
+    println!(
+        "  Loopback only. Well-known tokens. Commands you exec run as real processes on THIS machine."
+    );
     println!("  Kubernetes API  {}", kube.https_url);
     if let Some(http) = &kube.http_url {
         println!("  (plain HTTP)    {http}");
     }
-    println!("  kubeconfig      {}   (contexts: admin, gateway)", args.kubeconfig_out.display());
-    println!("                  try: KUBECONFIG={} kubectl get pods", args.kubeconfig_out.display());
+    println!(
+        "  kubeconfig      {}   (contexts: admin, gateway)",
+        args.kubeconfig_out.display()
+    );
+    println!(
+        "                  try: KUBECONFIG={} kubectl get pods",
+        args.kubeconfig_out.display()
+    );
     println!("  OIDC issuer     {}", idp.issuer());
     println!("  audit log       {}", args.audit_log.display());
     println!("  pod state       {}", args.state_dir.display());
@@ -129,7 +145,8 @@ async fn start_idp(args: &ServeArgs) -> anyhow::Result<devstack::idp::RunningIdp
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = ctrl_c => {}
         _ = term.recv() => {}

@@ -17,7 +17,9 @@ pub struct PodFs {
 impl PodFs {
     /// Uses `<state_dir>/pods`.
     pub fn new(state_dir: &Path) -> Self {
-        Self { root: state_dir.join("pods") }
+        Self {
+            root: state_dir.join("pods"),
+        }
     }
 
     /// `<state>/pods/<ns>/<pod>`.
@@ -45,14 +47,19 @@ impl PodFs {
             write_new(&dir.join("config/app.yaml"), &app_config(&ns.name, pod))?;
             write_new(
                 &dir.join(".bashrc"),
-                &format!("# devstack: a prompt that names the pod\nPS1='\\u@{}:\\w\\$ '\n", pod.name),
+                &format!(
+                    "# devstack: a prompt that names the pod\nPS1='\\u@{}:\\w\\$ '\n",
+                    pod.name
+                ),
             )?;
             for c in &pod.containers {
                 let file = self.log_file(&ns.name, pod, &c.name);
                 if !file.exists() {
                     let start = time::OffsetDateTime::now_utc() - time::Duration::minutes(40);
                     let seed: String = (0..40)
-                        .map(|i| log_line(&c.name, start + time::Duration::seconds(i * 57), i as u64))
+                        .map(|i| {
+                            log_line(&c.name, start + time::Duration::seconds(i * 57), i as u64)
+                        })
                         .collect();
                     std::fs::write(&file, seed)?;
                 }
@@ -63,7 +70,11 @@ impl PodFs {
 }
 
 fn write_new(path: &Path, content: &str) -> std::io::Result<()> {
-    if path.exists() { Ok(()) } else { std::fs::write(path, content) }
+    if path.exists() {
+        Ok(())
+    } else {
+        std::fs::write(path, content)
+    }
 }
 
 fn readme(ns: &str, pod: &Pod) -> String {
@@ -79,7 +90,10 @@ fn readme(ns: &str, pod: &Pod) -> String {
 }
 
 fn app_config(ns: &str, pod: &Pod) -> String {
-    let app = pod.labels.get("app").map_or(pod.name.as_str(), String::as_str);
+    let app = pod
+        .labels
+        .get("app")
+        .map_or(pod.name.as_str(), String::as_str);
     format!(
         "# {app} configuration (devstack sample)\nservice:\n  name: {app}\n  namespace: {ns}\n  port: 8080\n\
          database:\n  host: postgres.{ns}.svc.cluster.local\n  pool: 20\nfeatures:\n  retries: 3\n  slow_request_ms: 250\n"

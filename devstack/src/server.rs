@@ -97,12 +97,16 @@ pub async fn start_kube(opts: KubeOptions) -> anyhow::Result<RunningKube> {
     let (admin_token, gateway_token) = (token("admin")?, token("gateway")?);
     let certs = tls::generate(Some(opts.https_listen.ip()))?;
     // Absolute, because it becomes HOME and the working directory of exec'd processes.
-    std::fs::create_dir_all(&opts.state_dir).with_context(|| format!("creating {}", opts.state_dir.display()))?;
+    std::fs::create_dir_all(&opts.state_dir)
+        .with_context(|| format!("creating {}", opts.state_dir.display()))?;
     let state_dir = std::fs::canonicalize(&opts.state_dir)?;
     let podfs = PodFs::new(&state_dir);
-    podfs
-        .populate(&opts.cluster)
-        .with_context(|| format!("creating pod directories under {}", opts.state_dir.display()))?;
+    podfs.populate(&opts.cluster).with_context(|| {
+        format!(
+            "creating pod directories under {}",
+            opts.state_dir.display()
+        )
+    })?;
     let audit = opts.audit_log.as_deref().map(AuditLog::open).transpose()?;
 
     let shutdown = CancellationToken::new();
@@ -118,22 +122,31 @@ pub async fn start_kube(opts: KubeOptions) -> anyhow::Result<RunningKube> {
     let router = api::router(state);
     let mut tasks = vec![tokio::spawn(logs.run_ticker(shutdown.clone()))];
 
-    let tcp = TcpListener::bind(opts.https_listen).await.with_context(|| format!("binding {}", opts.https_listen))?;
+    let tcp = TcpListener::bind(opts.https_listen)
+        .await
+        .with_context(|| format!("binding {}", opts.https_listen))?;
     let https_addr = tcp.local_addr()?;
     // `tap_io` only so axum's `ConnectInfo<SocketAddr>` impl applies to our listener type.
     let listener = tls::TlsListener::new(tcp, certs.server_config.clone(), shutdown.clone())?;
     let listener = axum::serve::ListenerExt::tap_io(listener, |_| {});
-    let app = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+    let app = router
+        .clone()
+        .into_make_service_with_connect_info::<SocketAddr>();
     let stop = shutdown.clone();
     tasks.push(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+        {
             tracing::error!(error = %e, "devstack HTTPS server failed");
         }
     }));
 
     let mut http_url = None;
     if let Some(addr) = opts.http_listen {
-        let tcp = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let tcp = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         http_url = Some(format!("http://{}", tcp.local_addr()?));
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
@@ -141,7 +154,10 @@ pub async fn start_kube(opts: KubeOptions) -> anyhow::Result<RunningKube> {
             let _ = s.set_nodelay(true);
         });
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(tcp, app).with_graceful_shutdown(stop.cancelled_owned()).await {
+            if let Err(e) = axum::serve(tcp, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+            {
                 tracing::error!(error = %e, "devstack HTTP server failed");
             }
         }));

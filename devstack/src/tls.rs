@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::Listener;
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -43,7 +46,9 @@ pub struct DevCertificates {
 impl std::fmt::Debug for DevCertificates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The private key lives inside server_config; keep it out of logs.
-        f.debug_struct("DevCertificates").field("ca_pem", &self.ca_pem).finish_non_exhaustive()
+        f.debug_struct("DevCertificates")
+            .field("ca_pem", &self.ca_pem)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,23 +57,38 @@ pub fn generate(extra_ip: Option<IpAddr>) -> Result<DevCertificates, TlsError> {
     let now = time::OffsetDateTime::now_utc();
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.distinguished_name.push(DnType::CommonName, "devstack CA (loopback only)");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "devstack CA (loopback only)");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     ca_params.not_before = now - time::Duration::hours(1);
     ca_params.not_after = now + time::Duration::days(365);
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     if let Some(ip) = extra_ip.filter(|ip| !names.contains(&ip.to_string())) {
         names.push(ip.to_string());
     }
     let leaf_key = KeyPair::generate()?;
     let mut leaf_params = CertificateParams::new(names)?;
-    leaf_params.distinguished_name.push(DnType::CommonName, "devstack-apiserver");
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "devstack-apiserver");
     leaf_params.is_ca = IsCa::ExplicitNoCa;
-    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    leaf_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     leaf_params.not_before = now - time::Duration::hours(1);
     leaf_params.not_after = now + time::Duration::days(365);
@@ -81,7 +101,11 @@ pub fn generate(extra_ip: Option<IpAddr>) -> Result<DevCertificates, TlsError> {
         .with_no_client_auth()
         .with_single_cert(vec![leaf_cert.der().clone(), ca_cert.der().clone()], key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(DevCertificates { ca_pem: ca_cert.pem(), ca_der: ca_cert.der().to_vec(), server_config: Arc::new(config) })
+    Ok(DevCertificates {
+        ca_pem: ca_cert.pem(),
+        ca_der: ca_cert.der().to_vec(),
+        server_config: Arc::new(config),
+    })
 }
 
 /// A TLS listener for `axum::serve`. Handshakes run in their own tasks (with a timeout) so a
@@ -93,7 +117,11 @@ pub struct TlsListener {
 
 impl TlsListener {
     /// Starts accepting on `tcp`; stops when `shutdown` fires.
-    pub fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>, shutdown: CancellationToken) -> std::io::Result<Self> {
+    pub fn new(
+        tcp: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Self> {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
@@ -113,7 +141,9 @@ impl TlsListener {
                 let _ = stream.set_nodelay(true);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, peer)).await;
                         }

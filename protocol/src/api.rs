@@ -70,3 +70,13 @@ pub struct ServerInfo {
     /// `true` when the identity provider's discovery document was loaded.
     pub idp_ready: bool,
 }
+
+/// `GET /api/session`: what the app needs at start, in one call that never
+/// fails for a missing session (so the browser logs no error for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The signed-in user, or `None`.
+    pub me: Option<Me>,
+    /// Public server facts.
+    pub server: ServerInfo,
+}

@@ -252,8 +252,7 @@ impl Config {
             None => ("defaults".to_owned(), toml::Table::new()),
         };
         for (name, value) in env {
-            if !name.starts_with("KEYHOLE_") || name == "KEYHOLE_CONFIG" || name == "KEYHOLE_LOG"
-            {
+            if !name.starts_with("KEYHOLE_") || name == "KEYHOLE_CONFIG" || name == "KEYHOLE_LOG" {
                 continue;
             }
             let Some((_, key)) = ENV_KEYS.iter().find(|(n, _)| *n == name) else {
@@ -265,10 +264,12 @@ impl Config {
             };
             set_dotted(&mut table, key, value);
         }
-        let raw: RawConfig = table.try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-            origin: format!("{origin} (with environment overrides)"),
-            message: one_line(e.message()),
-        })?;
+        let raw: RawConfig = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                origin: format!("{origin} (with environment overrides)"),
+                message: one_line(e.message()),
+            })?;
         Config::from_raw(raw, &origin)
     }
 
@@ -280,16 +281,22 @@ impl Config {
             message,
         };
         let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen_text
-            .parse()
-            .map_err(|e| invalid("listen", format!("{listen_text:?}: {e} (expected host:port, e.g. 127.0.0.1:8080)")))?;
+        let listen: SocketAddr = listen_text.parse().map_err(|e| {
+            invalid(
+                "listen",
+                format!("{listen_text:?}: {e} (expected host:port, e.g. 127.0.0.1:8080)"),
+            )
+        })?;
         let public_text = raw.public_url.unwrap_or_else(|| format!("http://{listen}"));
         let public_url = parse_http_url(&public_text).map_err(|m| invalid("public_url", m))?;
         let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         let database_url = match raw.database.url {
             Some(url) => {
                 let u = url.expose();
-                if !(u.starts_with("sqlite:") || u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                if !(u.starts_with("sqlite:")
+                    || u.starts_with("postgres://")
+                    || u.starts_with("postgresql://"))
+                {
                     return Err(invalid(
                         "database.url",
                         "must start with sqlite: or postgres://".into(),
@@ -297,7 +304,10 @@ impl Config {
                 }
                 url
             }
-            None => Secret::new(format!("sqlite://{}", data_dir.join("keyhole.db").display())),
+            None => Secret::new(format!(
+                "sqlite://{}",
+                data_dir.join("keyhole.db").display()
+            )),
         };
         let oidc = match raw.oidc {
             None => None,
@@ -307,7 +317,10 @@ impl Config {
         let idle = session.idle_timeout_seconds.unwrap_or(30 * 60);
         let absolute = session.absolute_lifetime_seconds.unwrap_or(8 * 3600);
         if idle == 0 {
-            return Err(invalid("session.idle_timeout_seconds", "must be > 0".into()));
+            return Err(invalid(
+                "session.idle_timeout_seconds",
+                "must be > 0".into(),
+            ));
         }
         if absolute == 0 || absolute > 7 * 24 * 3600 {
             return Err(invalid(
@@ -315,11 +328,18 @@ impl Config {
                 "must be between 1 and 604800 (7 days)".into(),
             ));
         }
-        let cookie_name = session.cookie_name.unwrap_or_else(|| "keyhole_session".into());
+        let cookie_name = session
+            .cookie_name
+            .unwrap_or_else(|| "keyhole_session".into());
         if cookie_name.is_empty()
-            || !cookie_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || !cookie_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            return Err(invalid("session.cookie_name", "use letters, digits, '_' or '-'".into()));
+            return Err(invalid(
+                "session.cookie_name",
+                "use letters, digits, '_' or '-'".into(),
+            ));
         }
         let kubernetes = match (raw.kubernetes.in_cluster, raw.kubernetes.kubeconfig) {
             (Some(true), Some(_)) => {
@@ -361,8 +381,12 @@ impl Config {
 
 fn validate_oidc(o: RawOidc, public_url: &Url) -> Result<OidcConfig, (String, String)> {
     let req = |v: Option<String>, key: &str| {
-        v.filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| (format!("oidc.{key}"), "is required when [oidc] is present".to_owned()))
+        v.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            (
+                format!("oidc.{key}"),
+                "is required when [oidc] is present".to_owned(),
+            )
+        })
     };
     let issuer = req(o.issuer, "issuer")?;
     parse_http_url(&issuer).map_err(|m| ("oidc.issuer".to_owned(), m))?;
@@ -378,7 +402,9 @@ fn validate_oidc(o: RawOidc, public_url: &Url) -> Result<OidcConfig, (String, St
         None => public_url.join("auth/callback").expect("valid join"),
     };
     let scopes = o.scopes.unwrap_or_else(|| {
-        ["openid", "profile", "email", "groups"].map(String::from).to_vec()
+        ["openid", "profile", "email", "groups"]
+            .map(String::from)
+            .to_vec()
     });
     if !scopes.iter().any(|s| s == "openid") {
         return Err(("oidc.scopes".into(), "must include \"openid\"".into()));
@@ -459,7 +485,9 @@ mod tests {
 
     #[test]
     fn unknown_key_names_key_file_and_line() {
-        let err = load_str("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err().to_string();
+        let err = load_str("listen = \"127.0.0.1:1\"\nlisten_port = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("keyhole.toml"), "{err}");
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("listen_port"), "{err}");
@@ -475,15 +503,20 @@ mod tests {
     fn bad_value_names_the_key() {
         let err = load_str("listen = \"nope\"\n").unwrap_err().to_string();
         assert!(err.contains("`listen`"), "{err}");
-        let err = load_str("[oidc]\nissuer = \"ftp://x\"\nclient_id = \"a\"\nclient_secret = \"s\"\n")
-            .unwrap_err()
-            .to_string();
+        let err =
+            load_str("[oidc]\nissuer = \"ftp://x\"\nclient_id = \"a\"\nclient_secret = \"s\"\n")
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("oidc.issuer"), "{err}");
     }
 
     #[test]
     fn env_overrides_file_and_unknown_env_is_rejected() {
-        let c = Config::load(None, vec![("KEYHOLE_LISTEN".into(), "127.0.0.1:9999".into())]).unwrap();
+        let c = Config::load(
+            None,
+            vec![("KEYHOLE_LISTEN".into(), "127.0.0.1:9999".into())],
+        )
+        .unwrap();
         assert_eq!(c.listen.port(), 9999);
         let err = Config::load(None, vec![("KEYHOLE_LISTN".into(), "x".into())]).unwrap_err();
         assert!(err.to_string().contains("KEYHOLE_LISTN"));
@@ -496,12 +529,18 @@ mod tests {
             vec![
                 ("KEYHOLE_OIDC_ISSUER".into(), "http://127.0.0.1:9000".into()),
                 ("KEYHOLE_OIDC_CLIENT_ID".into(), "keyhole".into()),
-                ("KEYHOLE_OIDC_CLIENT_SECRET".into(), "hunter2-very-secret".into()),
+                (
+                    "KEYHOLE_OIDC_CLIENT_SECRET".into(),
+                    "hunter2-very-secret".into(),
+                ),
             ],
         )
         .unwrap();
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
-        assert_eq!(c.oidc.unwrap().redirect_url.as_str(), "http://127.0.0.1:8080/auth/callback");
+        assert_eq!(
+            c.oidc.unwrap().redirect_url.as_str(),
+            "http://127.0.0.1:8080/auth/callback"
+        );
     }
 }

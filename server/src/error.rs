@@ -75,7 +75,14 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
-        (status, Json(ApiError { error: code.to_owned(), message })).into_response()
+        (
+            status,
+            Json(ApiError {
+                error: code.to_owned(),
+                message,
+            }),
+        )
+            .into_response()
     }
 }
 

@@ -36,12 +36,22 @@ use tower_sessions::session_store::ExpiredDeletion;
 use crate::auth::{Auth, RoleSource};
 use crate::config::{Config, OidcConfig, Secret};
 use crate::http::assets::WebAssets;
+use crate::policy::{Policy, PolicyHandle};
 use crate::state::AppState;
 use crate::store::{SessionStore, Store};
 
 /// Things that must live as long as the server (embedded dev services).
 struct Guards {
     _idp: Option<devstack::idp::RunningIdp>,
+    reloader: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Guards {
+    fn drop(&mut self) {
+        if let Some(task) = self.reloader.take() {
+            task.abort();
+        }
+    }
 }
 
 /// Builds everything from `config` and serves on `listener` until `shutdown`
@@ -73,12 +83,16 @@ pub async fn run(
     Ok(())
 }
 
-async fn build_state(config: Config, shutdown: CancellationToken) -> anyhow::Result<(AppState, Guards)> {
+async fn build_state(
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(AppState, Guards)> {
     let assets = WebAssets::load(&config.dist_dir)?;
     let store = Store::connect(config.database_url.expose())
         .await
         .context("cannot open the database")?;
-    let roles: Arc<dyn RoleSource> = Arc::new(DemoRoles);
+    let (policy, reloader) = load_policy(&config)?;
+    let roles: Arc<dyn RoleSource> = Arc::new(policy.clone());
     let (oidc, dev_idp, idp_guard) = match &config.oidc {
         Some(oidc) => (oidc.clone(), false, None),
         None => {
@@ -93,9 +107,47 @@ async fn build_state(config: Config, shutdown: CancellationToken) -> anyhow::Res
         store,
         assets: Arc::new(assets),
         auth,
+        policy,
         shutdown,
     };
-    Ok((state, Guards { _idp: idp_guard }))
+    Ok((
+        state,
+        Guards {
+            _idp: idp_guard,
+            reloader,
+        },
+    ))
+}
+
+/// Loads the policy file (or the built-in demo policy) and, for a file,
+/// starts watching it: a changed file is reloaded, an invalid one is logged
+/// and the last good policy stays in force. An invalid file at startup is a
+/// startup error: we fail closed rather than run without a policy.
+fn load_policy(
+    config: &Config,
+) -> anyhow::Result<(PolicyHandle, Option<tokio::task::JoinHandle<()>>)> {
+    let Some(path) = &config.policy_file else {
+        tracing::info!("no policy file configured: using the built-in demo policy");
+        return Ok((PolicyHandle::new(Policy::builtin()), None));
+    };
+    let policy =
+        Policy::from_file(path).map_err(|e| anyhow::anyhow!("{}", e.lines().join("; ")))?;
+    tracing::info!(file = %path.display(), profiles = policy.profiles().len(), "policy loaded");
+    let handle = PolicyHandle::new(policy);
+    let task = policy::spawn_reloader(handle.clone(), path.clone(), |status| {
+        if status.ok {
+            tracing::info!("policy reloaded");
+        } else {
+            tracing::error!(errors = ?status.errors, "policy reload failed; keeping the last good policy");
+        }
+    });
+    Ok((handle, Some(task)))
+}
+
+impl RoleSource for PolicyHandle {
+    fn roles_for(&self, groups: &[String]) -> Vec<keyhole_protocol::api::Role> {
+        self.current().roles_for(groups)
+    }
 }
 
 /// Removes expired sessions every five minutes.
@@ -127,39 +179,18 @@ async fn start_dev_idp(config: &Config) -> anyhow::Result<(OidcConfig, devstack:
         }],
         ..Default::default()
     };
-    let running = devstack::idp::start(opts).await.context("cannot start the development IdP")?;
+    let running = devstack::idp::start(opts)
+        .await
+        .context("cannot start the development IdP")?;
     let oidc = OidcConfig {
         issuer: running.issuer().to_owned(),
         client_id: "keyhole-dev".into(),
         client_secret: Secret::new(secret),
         redirect_url,
-        scopes: ["openid", "profile", "email", "groups"].map(String::from).to_vec(),
+        scopes: ["openid", "profile", "email", "groups"]
+            .map(String::from)
+            .to_vec(),
         groups_claim: "groups".into(),
     };
     Ok((oidc, running))
-}
-
-/// Temporary role mapping matching the demo users, until the policy module's
-/// roles section is wired in.
-struct DemoRoles;
-
-impl RoleSource for DemoRoles {
-    fn roles_for(&self, groups: &[String]) -> Vec<keyhole_protocol::api::Role> {
-        use keyhole_protocol::api::Role;
-        let mut roles = Vec::new();
-        let has = |g: &str| groups.iter().any(|x| x == g);
-        if has("oncall-payments") || has("leads-payments") {
-            roles.push(Role::Engineer);
-        }
-        if has("leads-payments") {
-            roles.push(Role::Lead);
-        }
-        if has("auditors") {
-            roles.push(Role::Auditor);
-        }
-        if has("platform-admins") {
-            roles.push(Role::Admin);
-        }
-        roles
-    }
 }

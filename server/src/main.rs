@@ -57,10 +57,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config, log_json } => serve(config, log_json),
-        Command::Policy { command: PolicyCommand::Check { file } } => keyhole::policy::cli_check(&file),
-        Command::Policy { command: PolicyCommand::Test { file, cases } } => {
-            keyhole::policy::cli_test(&file, &cases)
-        }
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => keyhole::policy::cli_check(&file),
+        Command::Policy {
+            command: PolicyCommand::Test { file, cases },
+        } => keyhole::policy::cli_test(&file, &cases),
     }
 }
 
@@ -69,7 +71,11 @@ fn serve(config_path: Option<PathBuf>, log_json: bool) -> ExitCode {
         Ok(c) => c,
         Err(e) => return startup_error(&e),
     };
-    init_tracing(if log_json { LogFormat::Json } else { config.log_format });
+    init_tracing(if log_json {
+        LogFormat::Json
+    } else {
+        config.log_format
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return startup_error(&e),
@@ -98,7 +104,9 @@ fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("KEYHOLE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Human => builder.init(),
@@ -112,7 +120,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

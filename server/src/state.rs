@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::http::assets::WebAssets;
+use crate::policy::PolicyHandle;
 use crate::store::Store;
 
 /// Everything a request handler may need.
@@ -21,6 +22,8 @@ pub struct AppState {
     pub assets: Arc<WebAssets>,
     /// OIDC login and role mapping.
     pub auth: Arc<Auth>,
+    /// The access policy (hot-reloaded; last good kept).
+    pub policy: PolicyHandle,
     /// Cancelled when the server shuts down; long-lived streams watch it.
     pub shutdown: CancellationToken,
 }

@@ -58,7 +58,11 @@ fn UserBadge() -> impl IntoView {
     let session = use_session();
     move || match session.state.get() {
         SessionState::SignedIn(me) => {
-            let display = me.name.clone().or(me.email.clone()).unwrap_or(me.subject.clone());
+            let display = me
+                .name
+                .clone()
+                .or(me.email.clone())
+                .unwrap_or(me.subject.clone());
             let roles = me
                 .roles
                 .iter()

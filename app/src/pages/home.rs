@@ -79,7 +79,11 @@ fn role_cards(roles: &[Role]) -> Vec<AnyView> {
         ));
     }
     if roles.contains(&Role::Admin) {
-        cards.push(card("Policy", "admin", "See the effective policy and its last reload."));
+        cards.push(card(
+            "Policy",
+            "admin",
+            "See the effective policy and its last reload.",
+        ));
     }
     if cards.is_empty() {
         cards.push(

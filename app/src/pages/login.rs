@@ -10,10 +10,16 @@ use crate::session::{SessionState, use_session};
 fn error_text(code: &str) -> &'static str {
     match code {
         "access_denied" => "Sign-in was cancelled at the identity provider. Nothing was changed.",
-        "idp_unreachable" => "The identity provider is unreachable right now. Keyhole keeps retrying; try again in a moment.",
+        "idp_unreachable" => {
+            "The identity provider is unreachable right now. Keyhole keeps retrying; try again in a moment."
+        }
         "state_mismatch" => "That sign-in link expired or was already used. Start again.",
-        "issuer_mismatch" => "The sign-in response came from an unexpected identity provider and was refused.",
-        "token_exchange_failed" => "The identity provider refused to complete the sign-in (the code may have expired or been used twice). Start again.",
+        "issuer_mismatch" => {
+            "The sign-in response came from an unexpected identity provider and was refused."
+        }
+        "token_exchange_failed" => {
+            "The identity provider refused to complete the sign-in (the code may have expired or been used twice). Start again."
+        }
         "id_token_invalid" => "The identity provider's answer failed verification and was refused.",
         "invalid_callback" => "The sign-in response was incomplete. Start again.",
         _ => "Sign-in failed. Start again.",
@@ -27,8 +33,17 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let error = move || query.with(|q| q.get("error"));
     let signed_out = move || query.with(|q| q.get("signed_out").is_some());
-    let return_to = move || query.with(|q| q.get("return_to")).unwrap_or_else(|| "/".into());
-    let href = move || format!("/auth/login?return_to={}", js_sys::encode_uri_component(&return_to()));
+    let return_to = move || {
+        query
+            .with(|q| q.get("return_to"))
+            .unwrap_or_else(|| "/".into())
+    };
+    let href = move || {
+        format!(
+            "/auth/login?return_to={}",
+            js_sys::encode_uri_component(&return_to())
+        )
+    };
     let href_switch = move || format!("{}&prompt=login", href());
     let idp_down = move || session.info.get().is_some_and(|i| !i.idp_ready);
     view! {

@@ -48,14 +48,19 @@ impl Summary {
     fn of(req: &Request) -> Self {
         let uri = req.uri();
         Self {
-            uri: uri.path_and_query().map_or_else(|| uri.path().to_owned(), ToString::to_string),
+            uri: uri
+                .path_and_query()
+                .map_or_else(|| uri.path().to_owned(), ToString::to_string),
             user_agent: req
                 .headers()
                 .get(axum::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_owned(),
-            source: req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+            source: req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
             follow: uri.query().is_some_and(|q| q.contains("follow=true")),
         }
     }
@@ -65,28 +70,53 @@ impl Summary {
 /// 101), so tests can read it while the session is still open.
 pub async fn admit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let received = time::OffsetDateTime::now_utc();
-    let attrs = request_info::attributes(req.method().as_str(), req.uri().path(), req.uri().query());
+    let attrs =
+        request_info::attributes(req.method().as_str(), req.uri().path(), req.uri().query());
     let summary = Summary::of(&req);
-    let mut admission = Admission { authenticated: None, impersonated: None, decision: None };
+    let mut admission = Admission {
+        authenticated: None,
+        impersonated: None,
+        decision: None,
+    };
     let response = match check(&state, req.headers(), &attrs, &mut admission) {
         Ok(user) => {
-            req.extensions_mut().insert(Caller { user, attrs: attrs.clone() });
+            req.extensions_mut().insert(Caller {
+                user,
+                attrs: attrs.clone(),
+            });
             next.run(req).await
         }
         Err(e) => e.into_response(),
     };
-    write_audit(&state, &summary, &attrs, &admission, response.status().as_u16(), received);
+    write_audit(
+        &state,
+        &summary,
+        &attrs,
+        &admission,
+        response.status().as_u16(),
+        received,
+    );
     response
 }
 
-fn check(state: &AppState, headers: &HeaderMap, attrs: &Attributes, adm: &mut Admission) -> Result<UserInfo, ApiError> {
+fn check(
+    state: &AppState,
+    headers: &HeaderMap,
+    attrs: &Attributes,
+    adm: &mut Admission,
+) -> Result<UserInfo, ApiError> {
     let caller = match bearer(headers) {
-        Some(token) => state.cluster.authenticate(token).ok_or(ApiError::Unauthorized)?,
+        Some(token) => state
+            .cluster
+            .authenticate(token)
+            .ok_or(ApiError::Unauthorized)?,
         None => UserInfo::anonymous(),
     };
     adm.authenticated = Some(caller.clone());
 
-    let pairs = headers.iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
+    let pairs = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
     let user = match ImpersonationRequest::from_headers(pairs) {
         None => caller.clone(),
         Some(req) => match impersonate(&state.cluster.rbac, &caller, &req) {
@@ -95,11 +125,22 @@ fn check(state: &AppState, headers: &HeaderMap, attrs: &Attributes, adm: &mut Ad
                 user
             }
             Err(ImpersonationError::NoUser(what)) => {
-                return Err(ApiError::Internal(format!("requested {what} without impersonating a user")));
+                return Err(ApiError::Internal(format!(
+                    "requested {what} without impersonating a user"
+                )));
             }
-            Err(ImpersonationError::Forbidden { attributes, message }) => {
-                adm.decision = Some(Decision { allowed: false, reason: String::new() });
-                return Err(deny(&caller, ApiError::forbidden_with(message, &attributes)));
+            Err(ImpersonationError::Forbidden {
+                attributes,
+                message,
+            }) => {
+                adm.decision = Some(Decision {
+                    allowed: false,
+                    reason: String::new(),
+                });
+                return Err(deny(
+                    &caller,
+                    ApiError::forbidden_with(message, &attributes),
+                ));
             }
         },
     };
@@ -110,7 +151,10 @@ fn check(state: &AppState, headers: &HeaderMap, attrs: &Attributes, adm: &mut Ad
         return Err(deny(&user, ApiError::forbidden(&user, attrs)));
     }
     if is_websocket_stream(attrs) {
-        let create = Attributes { verb: "create".into(), ..attrs.clone() };
+        let create = Attributes {
+            verb: "create".into(),
+            ..attrs.clone()
+        };
         let also = state.cluster.rbac.authorize(&user, &create);
         if !also.allowed {
             adm.decision = Some(also);
@@ -122,7 +166,11 @@ fn check(state: &AppState, headers: &HeaderMap, attrs: &Attributes, adm: &mut Ad
 
 /// Requests without credentials that RBAC refuses get 401, not 403: devstack wants a token.
 fn deny(user: &UserInfo, forbidden: ApiError) -> ApiError {
-    if user.username == ANONYMOUS { ApiError::Unauthorized } else { forbidden }
+    if user.username == ANONYMOUS {
+        ApiError::Unauthorized
+    } else {
+        forbidden
+    }
 }
 
 fn is_websocket_stream(attrs: &Attributes) -> bool {
@@ -130,11 +178,17 @@ fn is_websocket_stream(attrs: &Attributes) -> bool {
         && attrs.verb == "get"
         && attrs.api_group.is_empty()
         && attrs.resource == "pods"
-        && matches!(attrs.subresource.as_str(), "exec" | "attach" | "portforward")
+        && matches!(
+            attrs.subresource.as_str(),
+            "exec" | "attach" | "portforward"
+        )
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -151,7 +205,10 @@ fn write_audit(
     let long_running = code == 101 || (code == 200 && req.follow);
     let mut annotations = BTreeMap::new();
     if let Some(d) = &adm.decision {
-        annotations.insert("authorization.k8s.io/decision".into(), if d.allowed { "allow" } else { "forbid" }.into());
+        annotations.insert(
+            "authorization.k8s.io/decision".into(),
+            if d.allowed { "allow" } else { "forbid" }.into(),
+        );
         annotations.insert("authorization.k8s.io/reason".into(), d.reason.clone());
     }
     let event = AuditEvent {
@@ -159,7 +216,12 @@ fn write_audit(
         api_version: "audit.k8s.io/v1".into(),
         level: "Metadata".into(),
         audit_id: uuid::Uuid::new_v4().to_string(),
-        stage: if long_running { "ResponseStarted" } else { "ResponseComplete" }.into(),
+        stage: if long_running {
+            "ResponseStarted"
+        } else {
+            "ResponseComplete"
+        }
+        .into(),
         request_uri: req.uri.clone(),
         verb: attrs.verb.clone(),
         user: adm.authenticated.clone().unwrap_or_default(),
@@ -174,7 +236,10 @@ fn write_audit(
             api_version: attrs.api_version.clone(),
             subresource: attrs.subresource.clone(),
         }),
-        response_status: ResponseStatus { metadata: BTreeMap::new(), code },
+        response_status: ResponseStatus {
+            metadata: BTreeMap::new(),
+            code,
+        },
         request_received_timestamp: micro_time(received),
         stage_timestamp: micro_time(time::OffsetDateTime::now_utc()),
         annotations,

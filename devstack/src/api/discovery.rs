@@ -35,7 +35,10 @@ pub async fn ok() -> &'static str {
 
 /// `GET /api`.
 pub async fn api_versions(headers: HeaderMap) -> Json<Value> {
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
     Json(json!({
         "kind": "APIVersions",
         "versions": ["v1"],
@@ -78,9 +81,7 @@ pub async fn core_v1() -> Json<Value> {
 
 /// `GET /apis/authorization.k8s.io/v1`.
 pub async fn authorization_v1() -> Json<Value> {
-    let review = |name: &str, kind: &str| {
-        json!({"name": name, "singularName": "", "namespaced": false, "kind": kind, "verbs": ["create"]})
-    };
+    let review = |name: &str, kind: &str| json!({"name": name, "singularName": "", "namespaced": false, "kind": kind, "verbs": ["create"]});
     Json(json!({
         "kind": "APIResourceList",
         "apiVersion": "v1",

@@ -67,21 +67,42 @@ pub fn router(state: AppState) -> Router {
         .route("/api", get(discovery::api_versions))
         .route("/apis", get(discovery::api_groups))
         .route("/api/v1", get(discovery::core_v1))
-        .route("/apis/authorization.k8s.io/v1", get(discovery::authorization_v1))
+        .route(
+            "/apis/authorization.k8s.io/v1",
+            get(discovery::authorization_v1),
+        )
         .route("/api/v1/namespaces", get(pods::list_namespaces))
         .route("/api/v1/namespaces/{ns}", get(pods::get_namespace))
         .route("/api/v1/pods", get(pods::list_all_pods))
         .route("/api/v1/namespaces/{ns}/pods", get(pods::list_pods))
         .route(POD, get(pods::get_pod))
-        .route(&format!("{POD}/exec"), get(streams::exec).post(streams::spdy))
-        .route(&format!("{POD}/attach"), get(streams::attach).post(streams::spdy))
+        .route(
+            &format!("{POD}/exec"),
+            get(streams::exec).post(streams::spdy),
+        )
+        .route(
+            &format!("{POD}/attach"),
+            get(streams::attach).post(streams::spdy),
+        )
         .route(&format!("{POD}/log"), get(streams::log))
         .route(&format!("{POD}/portforward"), any(streams::unsupported))
-        .route(&format!("{POD}/ephemeralcontainers"), any(streams::unsupported))
-        .route("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", post(reviews::self_subject))
-        .route("/apis/authorization.k8s.io/v1/subjectaccessreviews", post(reviews::subject))
+        .route(
+            &format!("{POD}/ephemeralcontainers"),
+            any(streams::unsupported),
+        )
+        .route(
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            post(reviews::self_subject),
+        )
+        .route(
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            post(reviews::subject),
+        )
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::admit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::admit,
+        ))
         .with_state(state)
 }

@@ -24,7 +24,9 @@ fn wants_table(headers: &HeaderMap) -> bool {
 }
 
 fn query_map(query: Option<&str>) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
 }
 
 struct Filter {
@@ -36,11 +38,17 @@ impl Filter {
     fn from_query(query: Option<&str>) -> Result<Self, ApiError> {
         let q = query_map(query);
         if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
-            return Err(ApiError::BadRequest("watch is not supported by devstack".into()));
+            return Err(ApiError::BadRequest(
+                "watch is not supported by devstack".into(),
+            ));
         }
-        let labels = Selector::parse(q.get("labelSelector").map_or("", String::as_str)).map_err(ApiError::BadRequest)?;
-        let fields = Selector::parse(q.get("fieldSelector").map_or("", String::as_str)).map_err(ApiError::BadRequest)?;
-        fields.check_fields(&["metadata.name", "metadata.namespace", "status.phase"]).map_err(ApiError::BadRequest)?;
+        let labels = Selector::parse(q.get("labelSelector").map_or("", String::as_str))
+            .map_err(ApiError::BadRequest)?;
+        let fields = Selector::parse(q.get("fieldSelector").map_or("", String::as_str))
+            .map_err(ApiError::BadRequest)?;
+        fields
+            .check_fields(&["metadata.name", "metadata.namespace", "status.phase"])
+            .map_err(ApiError::BadRequest)?;
         Ok(Self { labels, fields })
     }
 
@@ -71,8 +79,16 @@ pub async fn list_pods(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let filter = Filter::from_query(query.as_deref())?;
-    let pods = state.cluster.namespace(&ns).map(|n| n.pods.as_slice()).unwrap_or_default();
-    let rows: Vec<(&str, &Pod)> = pods.iter().filter(|p| filter.pod(&ns, p)).map(|p| (ns.as_str(), p)).collect();
+    let pods = state
+        .cluster
+        .namespace(&ns)
+        .map(|n| n.pods.as_slice())
+        .unwrap_or_default();
+    let rows: Vec<(&str, &Pod)> = pods
+        .iter()
+        .filter(|p| filter.pod(&ns, p))
+        .map(|p| (ns.as_str(), p))
+        .collect();
     Ok(pods_response(&rows, &headers))
 }
 
@@ -98,9 +114,16 @@ pub async fn get_pod(
     Path((ns, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let pod = state.cluster.pod(&ns, &name).ok_or_else(|| ApiError::pod_not_found(&name))?;
+    let pod = state
+        .cluster
+        .pod(&ns, &name)
+        .ok_or_else(|| ApiError::pod_not_found(&name))?;
     if wants_table(&headers) {
-        return Ok(Json(render::pod_table(&[(ns.as_str(), pod)], time::OffsetDateTime::now_utc())).into_response());
+        return Ok(Json(render::pod_table(
+            &[(ns.as_str(), pod)],
+            time::OffsetDateTime::now_utc(),
+        ))
+        .into_response());
     }
     Ok(Json(render::pod(&ns, pod)).into_response())
 }
@@ -111,9 +134,19 @@ fn namespace_json(state: &AppState, ns: &Namespace) -> Value {
 
 /// `GET /api/v1/namespaces`.
 pub async fn list_namespaces(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let items: Vec<Value> = state.cluster.namespaces.iter().map(|n| namespace_json(&state, n)).collect();
+    let items: Vec<Value> = state
+        .cluster
+        .namespaces
+        .iter()
+        .map(|n| namespace_json(&state, n))
+        .collect();
     if wants_table(&headers) {
-        Json(render::namespace_table(&items, time::OffsetDateTime::now_utc(), state.cluster_created)).into_response()
+        Json(render::namespace_table(
+            &items,
+            time::OffsetDateTime::now_utc(),
+            state.cluster_created,
+        ))
+        .into_response()
     } else {
         Json(render::list("NamespaceList", items)).into_response()
     }
@@ -128,11 +161,16 @@ pub async fn get_namespace(
     let ns = state
         .cluster
         .namespace(&name)
-        .ok_or_else(|| ApiError::NotFound { resource: "namespaces".into(), name: name.clone() })?;
+        .ok_or_else(|| ApiError::NotFound {
+            resource: "namespaces".into(),
+            name: name.clone(),
+        })?;
     let item = namespace_json(&state, ns);
     if wants_table(&headers) {
         let now = time::OffsetDateTime::now_utc();
-        return Ok(Json(render::namespace_table(&[item], now, state.cluster_created)).into_response());
+        return Ok(
+            Json(render::namespace_table(&[item], now, state.cluster_created)).into_response(),
+        );
     }
     Ok(Json(item).into_response())
 }

@@ -9,7 +9,10 @@ use crate::cluster::{Namespace, Pod};
 
 fn rfc3339(t: OffsetDateTime) -> String {
     // Kubernetes timestamps have second precision.
-    t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_default()
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 fn pod_metadata(ns: &str, pod: &Pod) -> Value {
@@ -96,14 +99,49 @@ pub fn list(kind: &str, items: Vec<Value>) -> Value {
 pub fn pod_table(rows: &[(&str, &Pod)], now: OffsetDateTime) -> Value {
     let columns = json!([
         col("Name", "name", 0, "Name must be unique within a namespace."),
-        col("Ready", "", 0, "The aggregate readiness state of this pod for accepting traffic."),
-        col("Status", "", 0, "The aggregate status of the containers in this pod."),
-        col("Restarts", "", 0, "The number of times the containers in this pod have been restarted."),
-        col("Age", "", 0, "CreationTimestamp is a timestamp representing the server time when this object was created."),
+        col(
+            "Ready",
+            "",
+            0,
+            "The aggregate readiness state of this pod for accepting traffic."
+        ),
+        col(
+            "Status",
+            "",
+            0,
+            "The aggregate status of the containers in this pod."
+        ),
+        col(
+            "Restarts",
+            "",
+            0,
+            "The number of times the containers in this pod have been restarted."
+        ),
+        col(
+            "Age",
+            "",
+            0,
+            "CreationTimestamp is a timestamp representing the server time when this object was created."
+        ),
         col("IP", "", 1, "podIP is the IP address allocated to the pod."),
-        col("Node", "", 1, "NodeName is a request to schedule this pod onto a specific node."),
-        col("Nominated Node", "", 1, "nominatedNodeName is set only when this pod preempts other pods on the node."),
-        col("Readiness Gates", "", 1, "If specified, all readiness gates will be evaluated for pod readiness."),
+        col(
+            "Node",
+            "",
+            1,
+            "NodeName is a request to schedule this pod onto a specific node."
+        ),
+        col(
+            "Nominated Node",
+            "",
+            1,
+            "nominatedNodeName is set only when this pod preempts other pods on the node."
+        ),
+        col(
+            "Readiness Gates",
+            "",
+            1,
+            "If specified, all readiness gates will be evaluated for pod readiness."
+        ),
     ]);
     let rows: Vec<Value> = rows
         .iter()
@@ -123,7 +161,12 @@ pub fn namespace_table(items: &[Value], now: OffsetDateTime, created: OffsetDate
     let columns = json!([
         col("Name", "name", 0, "Name must be unique within a namespace."),
         col("Status", "", 0, "The status of the namespace"),
-        col("Age", "", 0, "CreationTimestamp is a timestamp representing the server time when this object was created."),
+        col(
+            "Age",
+            "",
+            0,
+            "CreationTimestamp is a timestamp representing the server time when this object was created."
+        ),
     ]);
     let rows: Vec<Value> = items
         .iter()

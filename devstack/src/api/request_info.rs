@@ -46,7 +46,8 @@ pub fn attributes(method: &str, path: &str, query: Option<&str>) -> Attributes {
     }
 
     let watch = query.is_some_and(|q| {
-        url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "watch" && (v == "true" || v == "1"))
+        url::form_urlencoded::parse(q.as_bytes())
+            .any(|(k, v)| k == "watch" && (v == "true" || v == "1"))
     });
     attrs.verb = match method.as_str() {
         "POST" => "create",
@@ -57,7 +58,12 @@ pub fn attributes(method: &str, path: &str, query: Option<&str>) -> Attributes {
         "PATCH" => "patch",
         "DELETE" if !attrs.name.is_empty() => "delete",
         "DELETE" => "deletecollection",
-        other => return Attributes { verb: other.to_ascii_lowercase(), ..attrs },
+        other => {
+            return Attributes {
+                verb: other.to_ascii_lowercase(),
+                ..attrs
+            };
+        }
     }
     .to_owned();
     attrs
@@ -69,24 +75,70 @@ mod tests {
 
     #[test]
     fn resource_requests() {
-        let a = attributes("GET", "/api/v1/namespaces/payments/pods/ledger-0/exec", Some("&command=sh"));
+        let a = attributes(
+            "GET",
+            "/api/v1/namespaces/payments/pods/ledger-0/exec",
+            Some("&command=sh"),
+        );
         assert_eq!(
-            (a.verb.as_str(), a.api_group.as_str(), a.resource.as_str(), a.subresource.as_str()),
+            (
+                a.verb.as_str(),
+                a.api_group.as_str(),
+                a.resource.as_str(),
+                a.subresource.as_str()
+            ),
             ("get", "", "pods", "exec")
         );
-        assert_eq!((a.namespace.as_str(), a.name.as_str()), ("payments", "ledger-0"));
-        assert_eq!(attributes("POST", "/api/v1/namespaces/p/pods/x/exec", None).verb, "create");
-        assert_eq!(attributes("GET", "/api/v1/namespaces/p/pods", None).verb, "list");
-        assert_eq!(attributes("GET", "/api/v1/namespaces/p/pods", Some("watch=true")).verb, "watch");
+        assert_eq!(
+            (a.namespace.as_str(), a.name.as_str()),
+            ("payments", "ledger-0")
+        );
+        assert_eq!(
+            attributes("POST", "/api/v1/namespaces/p/pods/x/exec", None).verb,
+            "create"
+        );
+        assert_eq!(
+            attributes("GET", "/api/v1/namespaces/p/pods", None).verb,
+            "list"
+        );
+        assert_eq!(
+            attributes("GET", "/api/v1/namespaces/p/pods", Some("watch=true")).verb,
+            "watch"
+        );
         let ns = attributes("GET", "/api/v1/namespaces/payments", None);
-        assert_eq!((ns.resource.as_str(), ns.name.as_str(), ns.namespace.as_str()), ("namespaces", "payments", "payments"));
-        let ssar = attributes("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", None);
-        assert_eq!((ssar.api_group.as_str(), ssar.resource.as_str(), ssar.verb.as_str()), ("authorization.k8s.io", "selfsubjectaccessreviews", "create"));
+        assert_eq!(
+            (
+                ns.resource.as_str(),
+                ns.name.as_str(),
+                ns.namespace.as_str()
+            ),
+            ("namespaces", "payments", "payments")
+        );
+        let ssar = attributes(
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            None,
+        );
+        assert_eq!(
+            (
+                ssar.api_group.as_str(),
+                ssar.resource.as_str(),
+                ssar.verb.as_str()
+            ),
+            ("authorization.k8s.io", "selfsubjectaccessreviews", "create")
+        );
     }
 
     #[test]
     fn non_resource_requests() {
-        for path in ["/version", "/api", "/api/v1", "/apis", "/apis/authorization.k8s.io/v1", "/healthz"] {
+        for path in [
+            "/version",
+            "/api",
+            "/api/v1",
+            "/apis",
+            "/apis/authorization.k8s.io/v1",
+            "/healthz",
+        ] {
             let a = attributes("GET", path, None);
             assert!(!a.resource_request, "{path}");
             assert_eq!((a.verb.as_str(), a.path.as_str()), ("get", path));

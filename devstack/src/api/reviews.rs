@@ -24,38 +24,72 @@ pub async fn self_subject(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let spec = if is_protobuf(&headers) {
-        proto::decode_ssar(&body).map_err(|e| ApiError::BadRequest(format!("invalid protobuf body: {e}")))?
+        proto::decode_ssar(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid protobuf body: {e}")))?
     } else {
-        let v: Value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+        let v: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
         v.get("spec").cloned().unwrap_or_else(|| json!({}))
     };
     let attrs = attributes_of(&spec)?;
-    Ok(review("SelfSubjectAccessReview", &state, &caller.user, &attrs, spec))
+    Ok(review(
+        "SelfSubjectAccessReview",
+        &state,
+        &caller.user,
+        &attrs,
+        spec,
+    ))
 }
 
 /// `POST /apis/authorization.k8s.io/v1/subjectaccessreviews`.
-pub async fn subject(State(state): State<AppState>, body: Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let v: Value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+pub async fn subject(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
     let spec = v.get("spec").cloned().unwrap_or_else(|| json!({}));
     let strings = |key: &str| -> Vec<String> {
-        spec.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(|g| g.as_str().map(str::to_owned)).collect()
+        spec.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str().map(str::to_owned))
+            .collect()
     };
-    let extra: BTreeMap<String, Vec<String>> = serde_json::from_value(spec.get("extra").cloned().unwrap_or(json!({})))
-        .map_err(|e| ApiError::BadRequest(format!("spec.extra: {e}")))?;
+    let extra: BTreeMap<String, Vec<String>> =
+        serde_json::from_value(spec.get("extra").cloned().unwrap_or(json!({})))
+            .map_err(|e| ApiError::BadRequest(format!("spec.extra: {e}")))?;
     let user = UserInfo {
-        username: spec.get("user").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        uid: spec.get("uid").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        username: spec
+            .get("user")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        uid: spec
+            .get("uid")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         groups: strings("groups"),
         extra,
     };
     if user.username.is_empty() && user.groups.is_empty() {
-        return Err(ApiError::BadRequest("spec.user or spec.groups is required".into()));
+        return Err(ApiError::BadRequest(
+            "spec.user or spec.groups is required".into(),
+        ));
     }
     let attrs = attributes_of(&spec)?;
     Ok(review("SubjectAccessReview", &state, &user, &attrs, spec))
 }
 
-fn review(kind: &str, state: &AppState, user: &UserInfo, attrs: &Attributes, spec: Value) -> (StatusCode, Json<Value>) {
+fn review(
+    kind: &str,
+    state: &AppState,
+    user: &UserInfo,
+    attrs: &Attributes,
+    spec: Value,
+) -> (StatusCode, Json<Value>) {
     let decision = state.cluster.rbac.authorize(user, attrs);
     let mut status = json!({"allowed": decision.allowed});
     if !decision.reason.is_empty() {
@@ -79,16 +113,29 @@ fn is_protobuf(headers: &HeaderMap) -> bool {
 }
 
 fn attributes_of(spec: &Value) -> Result<Attributes, ApiError> {
-    let s = |obj: &Value, key: &str| obj.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let s = |obj: &Value, key: &str| {
+        obj.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     if let Some(ra) = spec.get("resourceAttributes") {
-        let mut a = Attributes::resource(&s(ra, "verb"), &s(ra, "group"), &s(ra, "resource"), &s(ra, "namespace"), &s(ra, "name"));
+        let mut a = Attributes::resource(
+            &s(ra, "verb"),
+            &s(ra, "group"),
+            &s(ra, "resource"),
+            &s(ra, "namespace"),
+            &s(ra, "name"),
+        );
         a.subresource = s(ra, "subresource");
         a.api_version = s(ra, "version");
         Ok(a)
     } else if let Some(nra) = spec.get("nonResourceAttributes") {
         Ok(Attributes::non_resource(&s(nra, "verb"), &s(nra, "path")))
     } else {
-        Err(ApiError::BadRequest("spec.resourceAttributes or spec.nonResourceAttributes is required".into()))
+        Err(ApiError::BadRequest(
+            "spec.resourceAttributes or spec.nonResourceAttributes is required".into(),
+        ))
     }
 }
 
@@ -100,16 +147,29 @@ pub mod proto {
 
     /// Decodes the SSAR body into its JSON `spec`.
     pub fn decode_ssar(body: &[u8]) -> Result<Value, &'static str> {
-        let unknown = body.strip_prefix(b"k8s\0").ok_or("missing k8s protobuf magic")?;
+        let unknown = body
+            .strip_prefix(b"k8s\0")
+            .ok_or("missing k8s protobuf magic")?;
         let raw = field(unknown, 2)?.ok_or("no raw object")?;
         let spec = field(raw, 2)?.ok_or("no spec")?;
         let mut out = Map::new();
         if let Some(ra) = field(spec, 1)? {
-            let names = ["namespace", "verb", "group", "version", "resource", "subresource", "name"];
+            let names = [
+                "namespace",
+                "verb",
+                "group",
+                "version",
+                "resource",
+                "subresource",
+                "name",
+            ];
             out.insert("resourceAttributes".into(), strings(ra, &names)?);
         }
         if let Some(nra) = field(spec, 2)? {
-            out.insert("nonResourceAttributes".into(), strings(nra, &["path", "verb"])?);
+            out.insert(
+                "nonResourceAttributes".into(),
+                strings(nra, &["path", "verb"])?,
+            );
         }
         Ok(Value::Object(out))
     }
@@ -155,7 +215,8 @@ pub mod proto {
                     0 => varint(&mut self.0).map(|_| None)?,
                     1 => take(&mut self.0, 8).map(|_| None)?,
                     2 => {
-                        let len = usize::try_from(varint(&mut self.0)?).map_err(|_| "length overflow")?;
+                        let len =
+                            usize::try_from(varint(&mut self.0)?).map_err(|_| "length overflow")?;
                         Some(take(&mut self.0, len)?)
                     }
                     5 => take(&mut self.0, 4).map(|_| None)?,
@@ -204,14 +265,37 @@ pub mod proto {
 
         #[test]
         fn decodes_kubectl_can_i() {
-            let ra = [ld(1, b"payments"), ld(2, b"create"), ld(5, b"pods"), ld(6, b"exec")].concat();
+            let ra = [
+                ld(1, b"payments"),
+                ld(2, b"create"),
+                ld(5, b"pods"),
+                ld(6, b"exec"),
+            ]
+            .concat();
             let ssar = [ld(1, b""), ld(2, &ld(1, &ra))].concat();
-            let type_meta = [ld(1, b"authorization.k8s.io/v1"), ld(2, b"SelfSubjectAccessReview")].concat();
-            let body = [b"k8s\0".as_slice(), &ld(1, &type_meta), &ld(2, &ssar), &ld(3, b""), &ld(4, b"")].concat();
+            let type_meta = [
+                ld(1, b"authorization.k8s.io/v1"),
+                ld(2, b"SelfSubjectAccessReview"),
+            ]
+            .concat();
+            let body = [
+                b"k8s\0".as_slice(),
+                &ld(1, &type_meta),
+                &ld(2, &ssar),
+                &ld(3, b""),
+                &ld(4, b""),
+            ]
+            .concat();
             let spec = decode_ssar(&body).unwrap();
             let ra = &spec["resourceAttributes"];
-            assert_eq!((ra["namespace"].as_str(), ra["verb"].as_str()), (Some("payments"), Some("create")));
-            assert_eq!((ra["resource"].as_str(), ra["subresource"].as_str()), (Some("pods"), Some("exec")));
+            assert_eq!(
+                (ra["namespace"].as_str(), ra["verb"].as_str()),
+                (Some("payments"), Some("create"))
+            );
+            assert_eq!(
+                (ra["resource"].as_str(), ra["subresource"].as_str()),
+                (Some("pods"), Some("exec"))
+            );
             assert!(decode_ssar(b"k8s\0\x12\x05ab").is_err());
             assert!(decode_ssar(b"{}").is_err());
         }

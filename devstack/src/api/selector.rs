@@ -27,7 +27,9 @@ impl Selector {
         let mut reqs = Vec::new();
         for term in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             if term.contains(" in ") || term.contains(" notin ") || term.contains('(') {
-                return Err(format!("unsupported selector {term:?}: devstack supports only =, ==, != and existence"));
+                return Err(format!(
+                    "unsupported selector {term:?}: devstack supports only =, ==, != and existence"
+                ));
             }
             let req = if let Some((k, v)) = term.split_once("!=") {
                 Requirement::NotEquals(k.trim().to_owned(), v.trim().to_owned())
@@ -59,7 +61,9 @@ impl Selector {
             let key = match r {
                 Requirement::Equals(k, _) | Requirement::NotEquals(k, _) => k,
                 Requirement::Exists(k) | Requirement::NotExists(k) => {
-                    return Err(format!("invalid field selector {k:?}: a field selector needs an operator"));
+                    return Err(format!(
+                        "invalid field selector {k:?}: a field selector needs an operator"
+                    ));
                 }
             };
             if !known.contains(&key.as_str()) {
@@ -75,14 +79,21 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn equality_selectors() {
         let l = labels(&[("app", "checkout"), ("tier", "web")]);
         assert!(Selector::parse("app=checkout").unwrap().matches(&l));
-        assert!(Selector::parse("app==checkout,tier=web").unwrap().matches(&l));
+        assert!(
+            Selector::parse("app==checkout,tier=web")
+                .unwrap()
+                .matches(&l)
+        );
         assert!(!Selector::parse("app=ledger").unwrap().matches(&l));
         assert!(Selector::parse("app!=ledger").unwrap().matches(&l));
         assert!(Selector::parse("tier").unwrap().matches(&l));
@@ -96,6 +107,11 @@ mod tests {
     fn field_selectors_know_their_fields() {
         let s = Selector::parse("metadata.name=x").unwrap();
         assert!(s.check_fields(&["metadata.name"]).is_ok());
-        assert!(Selector::parse("spec.foo=x").unwrap().check_fields(&["metadata.name"]).is_err());
+        assert!(
+            Selector::parse("spec.foo=x")
+                .unwrap()
+                .check_fields(&["metadata.name"])
+                .is_err()
+        );
     }
 }

@@ -64,12 +64,18 @@ impl ApiError {
         if !attrs.resource.is_empty() {
             details.insert("kind".into(), attrs.resource.clone().into());
         }
-        Self::Forbidden { message, details: Value::Object(details) }
+        Self::Forbidden {
+            message,
+            details: Value::Object(details),
+        }
     }
 
     /// `pods "name" not found`.
     pub fn pod_not_found(name: &str) -> Self {
-        Self::NotFound { resource: "pods".into(), name: name.into() }
+        Self::NotFound {
+            resource: "pods".into(),
+            name: name.into(),
+        }
     }
 
     /// The HTTP status code.
@@ -90,10 +96,15 @@ impl ApiError {
             Self::Unauthorized => ("Unauthorized", None),
             Self::Forbidden { details, .. } => ("Forbidden", Some(details.clone())),
             Self::BadRequest(_) => ("BadRequest", None),
-            Self::NotFound { resource, name } => ("NotFound", Some(json!({"name": name, "kind": resource}))),
+            Self::NotFound { resource, name } => {
+                ("NotFound", Some(json!({"name": name, "kind": resource})))
+            }
             Self::NoRoute => ("NotFound", Some(json!({}))),
             Self::MethodNotAllowed => ("MethodNotAllowed", Some(json!({}))),
-            Self::Internal(cause) => ("InternalError", Some(json!({"causes": [{"message": cause}]}))),
+            Self::Internal(cause) => (
+                "InternalError",
+                Some(json!({"causes": [{"message": cause}]})),
+            ),
         };
         let mut status = json!({
             "kind": "Status",
@@ -136,7 +147,10 @@ mod tests {
 
     #[test]
     fn not_found_and_unauthorized() {
-        assert_eq!(ApiError::pod_not_found("p").status()["message"], "pods \"p\" not found");
+        assert_eq!(
+            ApiError::pod_not_found("p").status()["message"],
+            "pods \"p\" not found"
+        );
         assert_eq!(ApiError::Unauthorized.status()["reason"], "Unauthorized");
     }
 }

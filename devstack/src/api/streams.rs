@@ -47,9 +47,19 @@ pub async fn attach(
     stream(state, path, query, ws, Kind::Attach).await
 }
 
-fn target<'a>(state: &'a AppState, ns: &str, name: &str, container: Option<&str>) -> Result<(&'a Pod, &'a Container), ApiError> {
-    let pod = state.cluster.pod(ns, name).ok_or_else(|| ApiError::pod_not_found(name))?;
-    let container = pod.select_container(container).map_err(ApiError::BadRequest)?;
+fn target<'a>(
+    state: &'a AppState,
+    ns: &str,
+    name: &str,
+    container: Option<&str>,
+) -> Result<(&'a Pod, &'a Container), ApiError> {
+    let pod = state
+        .cluster
+        .pod(ns, name)
+        .ok_or_else(|| ApiError::pod_not_found(name))?;
+    let container = pod
+        .select_container(container)
+        .map_err(ApiError::BadRequest)?;
     Ok((pod, container))
 }
 
@@ -60,17 +70,26 @@ async fn stream(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     kind: Kind,
 ) -> Result<Response, ApiError> {
-    let mut params = StreamParams::parse(query.as_deref().unwrap_or_default()).map_err(ApiError::BadRequest)?;
+    let mut params =
+        StreamParams::parse(query.as_deref().unwrap_or_default()).map_err(ApiError::BadRequest)?;
     let (pod, container) = target(&state, &ns, &name, params.container.as_deref())?;
     match kind {
         Kind::Exec if params.command.is_empty() => {
-            return Err(ApiError::BadRequest("you must specify at least one command for the container".into()));
+            return Err(ApiError::BadRequest(
+                "you must specify at least one command for the container".into(),
+            ));
         }
         Kind::Exec => {}
         Kind::Attach if params.stdin => params.command = vec!["bash".into()],
         Kind::Attach => {
             let log = state.podfs.log_file(&ns, pod, &container.name);
-            params.command = vec!["tail".into(), "-n".into(), "5".into(), "-F".into(), log.display().to_string()];
+            params.command = vec![
+                "tail".into(),
+                "-n".into(),
+                "5".into(),
+                "-F".into(),
+                log.display().to_string(),
+            ];
         }
     }
     let ws = ws.map_err(|_| ApiError::BadRequest("Upgrade request required".into()))?;
@@ -88,20 +107,23 @@ async fn stream(
     let dir = state.podfs.pod_dir(&ns, &name);
     let pod_name = name.clone();
     let shutdown = state.shutdown.clone();
-    Ok(ws.max_message_size(MAX_MESSAGE).max_frame_size(MAX_MESSAGE).on_upgrade(move |socket| async move {
-        let spec = process::Spec {
-            argv: &params.command,
-            dir: &dir,
-            pod: &pod_name,
-            tty: params.tty,
-            stdin: params.stdin,
-            stdout: params.stdout,
-            stderr: params.stderr,
-        };
-        let started = process::spawn(&spec);
-        let (sink, stream) = socket.split();
-        session::run(sink, stream, protocol, params, started, shutdown).await;
-    }))
+    Ok(ws
+        .max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            let spec = process::Spec {
+                argv: &params.command,
+                dir: &dir,
+                pod: &pod_name,
+                tty: params.tty,
+                stdin: params.stdin,
+                stdout: params.stdout,
+                stderr: params.stderr,
+            };
+            let started = process::spawn(&spec);
+            let (sink, stream) = socket.split();
+            session::run(sink, stream, protocol, params, started, shutdown).await;
+        }))
 }
 
 /// `POST …/exec` / `…/attach`: kubectl's SPDY fallback. The pod and container are validated
@@ -111,7 +133,8 @@ pub async fn spdy(
     Path((ns, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = StreamParams::parse(query.as_deref().unwrap_or_default()).map_err(ApiError::BadRequest)?;
+    let params =
+        StreamParams::parse(query.as_deref().unwrap_or_default()).map_err(ApiError::BadRequest)?;
     target(&state, &ns, &name, params.container.as_deref())?;
     Err(ApiError::BadRequest(
         "SPDY is not supported by devstack; use WebSocket (v5.channel.k8s.io), e.g. unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS".into(),
@@ -120,7 +143,9 @@ pub async fn spdy(
 
 /// portforward and ephemeralcontainers.
 pub async fn unsupported(Path((_, name)): Path<(String, String)>) -> ApiError {
-    ApiError::BadRequest(format!("pod {name}: portforward and ephemeral containers are not supported by devstack"))
+    ApiError::BadRequest(format!(
+        "pod {name}: portforward and ephemeral containers are not supported by devstack"
+    ))
 }
 
 /// `GET …/log`.
@@ -130,11 +155,18 @@ pub async fn log(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let q: std::collections::BTreeMap<String, String> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
     let (pod, container) = target(&state, &ns, &name, q.get("container").map(String::as_str))?;
     let flag = |k: &str| q.get(k).is_some_and(|v| v == "true" || v == "1");
     let number = |k: &str| -> Result<Option<usize>, ApiError> {
-        q.get(k).map(|v| v.parse().map_err(|_| ApiError::BadRequest(format!("{k}: invalid value {v:?}")))).transpose()
+        q.get(k)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| ApiError::BadRequest(format!("{k}: invalid value {v:?}")))
+            })
+            .transpose()
     };
     if flag("previous") {
         return Err(ApiError::BadRequest(format!(
@@ -142,11 +174,19 @@ pub async fn log(
             container.name
         )));
     }
-    let req = LogRequest { follow: flag("follow"), tail_lines: number("tailLines")?, limit_bytes: number("limitBytes")? };
+    let req = LogRequest {
+        follow: flag("follow"),
+        tail_lines: number("tailLines")?,
+        limit_bytes: number("limitBytes")?,
+    };
     let path = state.podfs.log_file(&ns, pod, &container.name);
     let io = |e: std::io::Error| ApiError::Internal(format!("reading {}: {e}", path.display()));
     let body = if req.follow {
-        Body::from_stream(logs::follow_log(&state.logs, &path, &req, state.shutdown.clone()).await.map_err(io)?)
+        Body::from_stream(
+            logs::follow_log(&state.logs, &path, &req, state.shutdown.clone())
+                .await
+                .map_err(io)?,
+        )
     } else {
         Body::from(logs::read_log(&path, &req).await.map_err(io)?)
     };

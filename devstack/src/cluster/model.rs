@@ -95,7 +95,14 @@ impl Pod {
     pub(crate) fn finish(&mut self, namespace: &str) {
         let h = Sha256::digest(format!("{namespace}/{}", self.name).as_bytes());
         let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
-        self.uid = format!("{}-{}-4{}-8{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32]);
+        self.uid = format!(
+            "{}-{}-4{}-8{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[13..16],
+            &hex[17..20],
+            &hex[20..32]
+        );
         self.ip = format!("10.244.{}.{}", h[0], h[1].max(2));
         let age_minutes = 90 + i64::from(u16::from_be_bytes([h[2], h[3]]) % 2000);
         self.created = OffsetDateTime::now_utc() - time::Duration::minutes(age_minutes);
@@ -148,7 +155,12 @@ impl Token {
         if !groups.iter().any(|g| g == ALL_AUTHENTICATED) {
             groups.push(ALL_AUTHENTICATED.to_owned());
         }
-        UserInfo { username: self.user.clone(), uid: self.uid.clone(), groups, extra: BTreeMap::new() }
+        UserInfo {
+            username: self.user.clone(),
+            uid: self.uid.clone(),
+            groups,
+            extra: BTreeMap::new(),
+        }
     }
 }
 
@@ -159,7 +171,11 @@ mod tests {
     fn pod(containers: &[&str]) -> Pod {
         let yaml = format!(
             "name: p\ncontainers: [{}]",
-            containers.iter().map(|c| format!("{{name: {c}}}")).collect::<Vec<_>>().join(",")
+            containers
+                .iter()
+                .map(|c| format!("{{name: {c}}}"))
+                .collect::<Vec<_>>()
+                .join(",")
         );
         let mut p: Pod = serde_yaml::from_str(&yaml).unwrap();
         p.finish("ns");
@@ -169,13 +185,22 @@ mod tests {
     #[test]
     fn container_rules_follow_the_apiserver() {
         assert_eq!(pod(&["app"]).select_container(None).unwrap().name, "app");
-        assert_eq!(pod(&["app"]).select_container(Some("")).unwrap().name, "app");
+        assert_eq!(
+            pod(&["app"]).select_container(Some("")).unwrap().name,
+            "app"
+        );
         assert_eq!(
             pod(&["a", "b"]).select_container(None).unwrap_err(),
             "a container name must be specified for pod p, choose one of: [a b]"
         );
-        assert_eq!(pod(&["a", "b"]).select_container(Some("b")).unwrap().name, "b");
-        assert_eq!(pod(&["a"]).select_container(Some("x")).unwrap_err(), "container x is not valid for pod p");
+        assert_eq!(
+            pod(&["a", "b"]).select_container(Some("b")).unwrap().name,
+            "b"
+        );
+        assert_eq!(
+            pod(&["a"]).select_container(Some("x")).unwrap_err(),
+            "container x is not valid for pod p"
+        );
     }
 
     #[test]

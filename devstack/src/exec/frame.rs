@@ -208,7 +208,10 @@ mod tests {
 
     #[test]
     fn params_tolerate_kube_rs_query() {
-        let p = StreamParams::parse("&stdout=true&stderr=true&container=app&command=sh&command=-c&command=echo%20hi").unwrap();
+        let p = StreamParams::parse(
+            "&stdout=true&stderr=true&container=app&command=sh&command=-c&command=echo%20hi",
+        )
+        .unwrap();
         assert_eq!(p.command, ["sh", "-c", "echo hi"]);
         assert_eq!(p.container.as_deref(), Some("app"));
         assert!(p.stdout && p.stderr && !p.stdin && !p.tty);
@@ -221,15 +224,40 @@ mod tests {
 
     #[test]
     fn decodes_client_frames() {
-        assert_eq!(decode(Protocol::V5, b"\x00hi"), Ok(ClientFrame::Stdin(b"hi")));
+        assert_eq!(
+            decode(Protocol::V5, b"\x00hi"),
+            Ok(ClientFrame::Stdin(b"hi"))
+        );
         let r = decode(Protocol::V5, b"\x04{\"Width\":120,\"Height\":40}\n").unwrap();
-        assert_eq!(r, ClientFrame::Resize(Some(TerminalSize { width: 120, height: 40 })));
-        let two = decode(Protocol::V4, b"\x04{\"Width\":1,\"Height\":2}{\"Width\":3,\"Height\":4}").unwrap();
-        assert_eq!(two, ClientFrame::Resize(Some(TerminalSize { width: 3, height: 4 })));
-        assert_eq!(decode(Protocol::V5, b"\x04garbage"), Ok(ClientFrame::Resize(None)));
+        assert_eq!(
+            r,
+            ClientFrame::Resize(Some(TerminalSize {
+                width: 120,
+                height: 40
+            }))
+        );
+        let two = decode(
+            Protocol::V4,
+            b"\x04{\"Width\":1,\"Height\":2}{\"Width\":3,\"Height\":4}",
+        )
+        .unwrap();
+        assert_eq!(
+            two,
+            ClientFrame::Resize(Some(TerminalSize {
+                width: 3,
+                height: 4
+            }))
+        );
+        assert_eq!(
+            decode(Protocol::V5, b"\x04garbage"),
+            Ok(ClientFrame::Resize(None))
+        );
         assert_eq!(decode(Protocol::V5, &[255, 0]), Ok(ClientFrame::Close(0)));
         assert_eq!(decode(Protocol::V5, &[255]), Err(FrameError::BadClose));
-        assert_eq!(decode(Protocol::V5, &[255, 0, 1]), Err(FrameError::BadClose));
+        assert_eq!(
+            decode(Protocol::V5, &[255, 0, 1]),
+            Err(FrameError::BadClose)
+        );
         assert_eq!(decode(Protocol::V5, &[255, 9]), Err(FrameError::BadClose));
         assert_eq!(decode(Protocol::V4, &[255, 0]), Ok(ClientFrame::Ignored));
         assert_eq!(decode(Protocol::V5, &[7, 1, 2]), Ok(ClientFrame::Ignored));
@@ -240,9 +268,18 @@ mod tests {
 
     #[test]
     fn status_shapes() {
-        assert_eq!(status(&Outcome::Success).to_string(), r#"{"metadata":{},"status":"Success"}"#);
-        let s = status(&Outcome::Exit { code: 3, detail: "x".into() });
-        assert_eq!(s["details"]["causes"][0], json!({"reason": "ExitCode", "message": "3"}));
+        assert_eq!(
+            status(&Outcome::Success).to_string(),
+            r#"{"metadata":{},"status":"Success"}"#
+        );
+        let s = status(&Outcome::Exit {
+            code: 3,
+            detail: "x".into(),
+        });
+        assert_eq!(
+            s["details"]["causes"][0],
+            json!({"reason": "ExitCode", "message": "3"})
+        );
         assert_eq!(s["reason"], "NonZeroExitCode");
         assert!(s.get("code").is_none());
         assert_eq!(status(&Outcome::Internal("boom".into()))["code"], 500);

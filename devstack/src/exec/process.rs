@@ -84,7 +84,11 @@ pub struct ProcessGroup(Option<rustix::process::Pid>);
 
 impl ProcessGroup {
     fn of(child: &Child) -> Self {
-        Self(child.id().and_then(|id| rustix::process::Pid::from_raw(id as i32)))
+        Self(
+            child
+                .id()
+                .and_then(|id| rustix::process::Pid::from_raw(id as i32)),
+        )
     }
 
     /// The group id (= the main process's pid).
@@ -108,7 +112,8 @@ pub fn spawn(spec: &Spec<'_>) -> Result<Process, SpawnError> {
     let env = environment(spec, &path);
     if spec.tty {
         let (pty, pts) = pty_process::open().map_err(pty_error)?;
-        pty.resize(pty_process::Size::new(24, 80)).map_err(pty_error)?;
+        pty.resize(pty_process::Size::new(24, 80))
+            .map_err(pty_error)?;
         // pty-process makes the child a session leader (setsid), so its pgid is its pid.
         let child = pty_process::Command::new(&program)
             .args(&spec.argv[1..])
@@ -142,7 +147,10 @@ pub fn spawn(spec: &Spec<'_>) -> Result<Process, SpawnError> {
         Ok(Process {
             group: ProcessGroup::of(&child),
             input: child.stdin.take().map(Input::Pipe),
-            stdout: child.stdout.take().map(|s| Box::new(s) as Box<dyn AsyncRead + Send + Unpin>),
+            stdout: child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn AsyncRead + Send + Unpin>),
             stderr: child.stderr.take(),
             child,
         })
@@ -204,7 +212,9 @@ pub fn resolve(name: &str, path: &str) -> Result<PathBuf, SpawnError> {
 
 /// Exit code as a container runtime reports it: the code, or 128+signal.
 pub fn exit_code(status: ExitStatus) -> i32 {
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -215,11 +225,20 @@ mod tests {
     fn resolves_like_execvp() {
         let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.into());
         assert!(resolve("sh", &path).unwrap().ends_with("sh"));
-        assert!(matches!(resolve("no-such-program-xyz", &path), Err(SpawnError::NotFound(_))));
-        assert!(matches!(resolve("/etc/hostname", &path), Err(SpawnError::PermissionDenied(_))));
+        assert!(matches!(
+            resolve("no-such-program-xyz", &path),
+            Err(SpawnError::NotFound(_))
+        ));
+        assert!(matches!(
+            resolve("/etc/passwd", &path),
+            Err(SpawnError::PermissionDenied(_))
+        ));
         assert!(resolve("bash", "/nonexistent:/bin:/usr/bin").is_ok());
         let err = resolve("foo", &path).unwrap_err();
-        assert_eq!(err.to_string(), "exec: \"foo\": executable file not found in $PATH");
+        assert_eq!(
+            err.to_string(),
+            "exec: \"foo\": executable file not found in $PATH"
+        );
         assert_eq!(err.exit_code(), Some(127));
     }
 }

@@ -66,12 +66,23 @@ pub async fn run<W, R>(
         Err(e) => {
             let outcome = match e.exit_code() {
                 Some(code) => {
-                    let channel = if params.stderr { Some(frame::STDERR) } else { params.stdout.then_some(frame::STDOUT) };
+                    let channel = if params.stderr {
+                        Some(frame::STDERR)
+                    } else {
+                        params.stdout.then_some(frame::STDOUT)
+                    };
                     if let Some(ch) = channel {
                         let eol = if params.tty { "\r\n" } else { "\n" };
-                        let _ = send(&mut sink, &frame::encode(ch, format!("devstack: {e}{eol}").as_bytes())).await;
+                        let _ = send(
+                            &mut sink,
+                            &frame::encode(ch, format!("devstack: {e}{eol}").as_bytes()),
+                        )
+                        .await;
                     }
-                    Outcome::Exit { code, detail: e.to_string() }
+                    Outcome::Exit {
+                        code,
+                        detail: e.to_string(),
+                    }
                 }
                 None => Outcome::Internal(e.to_string()),
             };
@@ -92,15 +103,21 @@ pub async fn run<W, R>(
 
     let input = process.input.take();
     let stdin_wanted = params.stdin;
-    let mut input_task = AbortOnDrop(tokio::spawn(pump_input(stream, input, protocol, stdin_wanted)));
-    let outcome = match pump_output(&mut sink, &mut process, &params, &mut input_task, &shutdown).await {
-        Ok(outcome) => outcome,
-        Err(Some((code, reason))) => {
-            let _ = sink.send(close(code, reason)).await;
-            return;
-        }
-        Err(None) => return,
-    };
+    let mut input_task = AbortOnDrop(tokio::spawn(pump_input(
+        stream,
+        input,
+        protocol,
+        stdin_wanted,
+    )));
+    let outcome =
+        match pump_output(&mut sink, &mut process, &params, &mut input_task, &shutdown).await {
+            Ok(outcome) => outcome,
+            Err(Some((code, reason))) => {
+                let _ = sink.send(close(code, reason)).await;
+                return;
+            }
+            Err(None) => return,
+        };
     // Kill leftovers before reporting, so the Status really is the end of everything.
     drop(process);
     if finish(&mut sink, &outcome).await {
@@ -122,8 +139,10 @@ where
     W: Sink<Message, Error = axum::Error> + Unpin + Send,
 {
     let mut out = process.stdout.take();
-    let mut err: Option<Box<dyn AsyncRead + Send + Unpin>> =
-        process.stderr.take().map(|e| Box::new(e) as Box<dyn AsyncRead + Send + Unpin>);
+    let mut err: Option<Box<dyn AsyncRead + Send + Unpin>> = process
+        .stderr
+        .take()
+        .map(|e| Box::new(e) as Box<dyn AsyncRead + Send + Unpin>);
     // With a TTY, output is the terminal: relay it if the client asked for stdout at all.
     let (send_out, send_err) = (params.stdout, params.stderr);
     let mut out_buf = vec![0u8; READ_CHUNK + 1];
@@ -182,7 +201,10 @@ where
     }
 }
 
-async fn read_some(reader: &mut Option<Box<dyn AsyncRead + Send + Unpin>>, buf: &mut [u8]) -> std::io::Result<usize> {
+async fn read_some(
+    reader: &mut Option<Box<dyn AsyncRead + Send + Unpin>>,
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
     match reader {
         Some(r) => r.read(buf).await,
         None => std::future::pending().await,
@@ -190,7 +212,12 @@ async fn read_some(reader: &mut Option<Box<dyn AsyncRead + Send + Unpin>>, buf: 
 }
 
 /// Socket → process, until the client closes or breaks the protocol.
-async fn pump_input<R>(mut stream: R, mut input: Option<Input>, protocol: Protocol, stdin_wanted: bool) -> InputEnd
+async fn pump_input<R>(
+    mut stream: R,
+    mut input: Option<Input>,
+    protocol: Protocol,
+    stdin_wanted: bool,
+) -> InputEnd
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send,
 {
@@ -229,8 +256,12 @@ where
                 Some(Input::Pipe(_)) | None => {}
             },
             Ok(_) => {}
-            Err(FrameError::ResizeTooLarge) => return InputEnd::Violation(1009, "resize message too large"),
-            Err(FrameError::BadClose) => return InputEnd::Violation(1002, "malformed CLOSE message"),
+            Err(FrameError::ResizeTooLarge) => {
+                return InputEnd::Violation(1009, "resize message too large");
+            }
+            Err(FrameError::BadClose) => {
+                return InputEnd::Violation(1002, "malformed CLOSE message");
+            }
         }
     }
     InputEnd::Gone
@@ -239,7 +270,13 @@ where
 fn outcome_of(status: std::process::ExitStatus, argv: &[String]) -> Outcome {
     match exit_code(status) {
         0 => Outcome::Success,
-        code => Outcome::Exit { code, detail: format!("error executing command [{}], exit code {code}", argv.join(" ")) },
+        code => Outcome::Exit {
+            code,
+            detail: format!(
+                "error executing command [{}], exit code {code}",
+                argv.join(" ")
+            ),
+        },
     }
 }
 
@@ -249,16 +286,23 @@ where
     W: Sink<Message, Error = axum::Error> + Unpin + Send,
 {
     let status = serde_json::to_vec(&frame::status(outcome)).expect("status serializes");
-    send(sink, &frame::encode(frame::ERROR, &status)).await.is_ok() && sink.send(close(1000, "")).await.is_ok()
+    send(sink, &frame::encode(frame::ERROR, &status))
+        .await
+        .is_ok()
+        && sink.send(close(1000, "")).await.is_ok()
 }
 
 async fn send<W>(sink: &mut W, bytes: &[u8]) -> Result<(), axum::Error>
 where
     W: Sink<Message, Error = axum::Error> + Unpin,
 {
-    sink.send(Message::Binary(Bytes::copy_from_slice(bytes))).await
+    sink.send(Message::Binary(Bytes::copy_from_slice(bytes)))
+        .await
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
 }

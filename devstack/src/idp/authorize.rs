@@ -52,7 +52,12 @@ pub(crate) async fn authorize(
     query: Result<Query<AuthorizeParams>, QueryRejection>,
 ) -> Response {
     let Ok(Query(params)) = query else {
-        return pages::error(&shared, StatusCode::BAD_REQUEST, "invalid_request", "malformed query");
+        return pages::error(
+            &shared,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed query",
+        );
     };
     let Some(client) = params.client_id.as_deref().and_then(|id| shared.client(id)) else {
         return pages::error(
@@ -84,7 +89,10 @@ pub(crate) async fn authorize(
     };
 
     if params.response_type.as_deref() != Some("code") {
-        return fail("unsupported_response_type", "only response_type=code is supported");
+        return fail(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
     }
     let scope = params.scope.unwrap_or_default();
     if !scope.split_ascii_whitespace().any(|s| s == "openid") {
@@ -93,17 +101,31 @@ pub(crate) async fn authorize(
     // PKCE is mandatory, S256 only (RFC 9700 §2.1.1); a missing method means
     // `plain`, which we refuse.
     let Some(code_challenge) = params.code_challenge else {
-        return fail("invalid_request", "PKCE is required: send code_challenge (S256)");
+        return fail(
+            "invalid_request",
+            "PKCE is required: send code_challenge (S256)",
+        );
     };
     if params.code_challenge_method.as_deref() != Some("S256") {
         return fail("invalid_request", "code_challenge_method must be S256");
     }
     if !is_s256_challenge(&code_challenge) {
-        return fail("invalid_request", "code_challenge is not a base64url SHA-256 digest");
+        return fail(
+            "invalid_request",
+            "code_challenge is not a base64url SHA-256 digest",
+        );
     }
-    let prompts: Vec<&str> = params.prompt.as_deref().unwrap_or("").split_ascii_whitespace().collect();
+    let prompts: Vec<&str> = params
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split_ascii_whitespace()
+        .collect();
     if prompts.contains(&"none") && prompts.len() > 1 {
-        return fail("invalid_request", "prompt=none cannot be combined with other values");
+        return fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        );
     }
 
     let request = AuthRequest {
@@ -121,7 +143,9 @@ pub(crate) async fn authorize(
             let code = shared.flows().new_code(request, &username, auth_time);
             success(&shared, &redirect_uri, &code, state.as_deref(), None)
         }
-        _ if prompts.contains(&"none") => fail("login_required", "no session at the identity provider"),
+        _ if prompts.contains(&"none") => {
+            fail("login_required", "no session at the identity provider")
+        }
         _ => {
             let interaction = random_token();
             let pending = Interaction {
@@ -132,15 +156,29 @@ pub(crate) async fn authorize(
             flows.purge(std::time::Instant::now());
             flows.interactions.insert(interaction.clone(), pending);
             drop(flows);
-            pages::login(&shared, StatusCode::OK, &interaction, &client.client_id, None)
+            pages::login(
+                &shared,
+                StatusCode::OK,
+                &interaction,
+                &client.client_id,
+                None,
+            )
         }
     }
 }
 
 /// `POST /login`: the user picked an account, typed a password, or cancelled.
-pub(crate) async fn login(State(shared): State<AppState>, form: Result<Form<LoginForm>, FormRejection>) -> Response {
+pub(crate) async fn login(
+    State(shared): State<AppState>,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
     let Ok(Form(form)) = form else {
-        return pages::error(&shared, StatusCode::BAD_REQUEST, "invalid_request", "malformed login form");
+        return pages::error(
+            &shared,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed login form",
+        );
     };
     let request = {
         let flows = shared.flows();
@@ -159,7 +197,10 @@ pub(crate) async fn login(State(shared): State<AppState>, form: Result<Form<Logi
     };
     if form.action.as_deref() == Some("cancel") {
         shared.flows().interactions.remove(&form.interaction);
-        let mut query = vec![("error", "access_denied"), ("error_description", "the user cancelled the sign-in")];
+        let mut query = vec![
+            ("error", "access_denied"),
+            ("error_description", "the user cancelled the sign-in"),
+        ];
         if let Some(state) = &request.state {
             query.push(("state", state));
         }
@@ -193,11 +234,23 @@ pub(crate) async fn login(State(shared): State<AppState>, form: Result<Form<Logi
         let code = flows.new_code(request.clone(), &user.username, auth_time);
         (code, session)
     };
-    success(&shared, &request.redirect_uri, &code, request.state.as_deref(), Some(&session))
+    success(
+        &shared,
+        &request.redirect_uri,
+        &code,
+        request.state.as_deref(),
+        Some(&session),
+    )
 }
 
 /// The redirect that hands a code back, optionally setting the session cookie.
-fn success(shared: &Shared, redirect_uri: &str, code: &str, state: Option<&str>, session: Option<&str>) -> Response {
+fn success(
+    shared: &Shared,
+    redirect_uri: &str,
+    code: &str,
+    state: Option<&str>,
+    session: Option<&str>,
+) -> Response {
     let mut query = vec![("code", code)];
     if let Some(state) = state {
         query.push(("state", state));
@@ -222,7 +275,12 @@ fn success(shared: &Shared, redirect_uri: &str, code: &str, state: Option<&str>,
 pub(crate) fn redirect(shared: &Shared, redirect_uri: &str, query: &[(&str, &str)]) -> Response {
     let Ok(mut url) = url::Url::parse(redirect_uri) else {
         // Registered URIs are checked at start-up, so this cannot happen.
-        return pages::error(shared, StatusCode::INTERNAL_SERVER_ERROR, "server_error", "bad redirect_uri");
+        return pages::error(
+            shared,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "bad redirect_uri",
+        );
     };
     {
         let mut pairs = url.query_pairs_mut();
@@ -233,7 +291,10 @@ pub(crate) fn redirect(shared: &Shared, redirect_uri: &str, query: &[(&str, &str
     }
     (
         StatusCode::FOUND,
-        [(header::LOCATION, url.to_string()), (header::CACHE_CONTROL, "no-store".to_owned())],
+        [
+            (header::LOCATION, url.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
     )
         .into_response()
 }
@@ -243,7 +304,8 @@ pub(crate) fn session_user(shared: &Shared, headers: &HeaderMap) -> Option<(Stri
     let id = session_cookie(headers)?;
     let flows = shared.flows();
     let session = flows.sessions.get(&id)?;
-    (session.expires_at > std::time::Instant::now()).then(|| (session.username.clone(), session.auth_time))
+    (session.expires_at > std::time::Instant::now())
+        .then(|| (session.username.clone(), session.auth_time))
 }
 
 /// The value of the `devidp_session` cookie.
@@ -261,5 +323,8 @@ pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
 /// Whether `challenge` looks like base64url(SHA-256(verifier)): 43 characters
 /// of the base64url alphabet.
 fn is_s256_challenge(challenge: &str) -> bool {
-    challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

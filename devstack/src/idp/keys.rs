@@ -8,10 +8,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use rsa::sha2::{Digest as _, Sha256};
 use rsa::traits::PublicKeyParts as _;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
-use rsa::sha2::{Digest as _, Sha256};
 
 /// RSA modulus size. 2048 bits is the smallest size relying parties accept
 /// without complaint, and keeps generation fast.
@@ -31,7 +31,9 @@ pub(crate) struct SigningKey {
 impl std::fmt::Debug for SigningKey {
     // Redacted: a Debug print must never dump key material into a log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 

@@ -32,7 +32,11 @@ pub(crate) async fn logout_get(
     headers: HeaderMap,
     params: Result<Query<LogoutParams>, QueryRejection>,
 ) -> Response {
-    logout(&shared, &headers, params.map(|Query(p)| p).unwrap_or_default())
+    logout(
+        &shared,
+        &headers,
+        params.map(|Query(p)| p).unwrap_or_default(),
+    )
 }
 
 /// `POST /logout`.
@@ -41,7 +45,11 @@ pub(crate) async fn logout_post(
     headers: HeaderMap,
     params: Result<Form<LogoutParams>, FormRejection>,
 ) -> Response {
-    logout(&shared, &headers, params.map(|Form(p)| p).unwrap_or_default())
+    logout(
+        &shared,
+        &headers,
+        params.map(|Form(p)| p).unwrap_or_default(),
+    )
 }
 
 fn logout(shared: &Shared, headers: &HeaderMap, params: LogoutParams) -> Response {

@@ -31,12 +31,12 @@
 //!
 //! # Layout
 //!
-//! - [`keys`]: the RSA key, JWKS and compact JWS signing.
-//! - [`state`]: clients, users and the in-memory flows (codes, tokens, sessions).
-//! - [`authorize`]: `/authorize` and `/login`.
-//! - [`token`]: `/token` and `/userinfo`.
-//! - [`logout`]: `/logout`.
-//! - [`pages`]: the HTML pages and their security headers.
+//! - [`keys`] holds the RSA key, the JWKS and compact JWS signing.
+//! - [`state`] holds clients, users and the in-memory flows (codes, tokens, sessions).
+//! - [`authorize`] serves `/authorize` and `/login`.
+//! - [`token`] serves `/token` and `/userinfo`.
+//! - [`logout`] serves `/logout`.
+//! - [`pages`] renders the HTML pages with their security headers.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -111,7 +111,7 @@ impl std::fmt::Debug for IdpClient {
 }
 
 /// Someone who can log in.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IdpUser {
     /// Login name; also the `preferred_username` claim.
     pub username: String,
@@ -125,6 +125,19 @@ pub struct IdpUser {
     pub name: String,
     /// The `groups` claim.
     pub groups: Vec<String>,
+}
+
+impl std::fmt::Debug for IdpUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdpUser")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("sub", &self.sub)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("groups", &self.groups)
+            .finish()
+    }
 }
 
 impl IdpUser {
@@ -196,7 +209,10 @@ impl RunningIdp {
             let abort = task.abort_handle();
             // Graceful shutdown waits for open connections; don't let a
             // client that never hangs up hold the caller forever.
-            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }
@@ -214,7 +230,12 @@ impl RunningIdp {
     /// there is no such user.
     pub fn id_token_claims(&self, client_id: &str, username: &str) -> Option<Value> {
         let user = self.shared.user(username)?;
-        Some(token::id_token_claims(&self.shared, user, client_id, state::unix_now()))
+        Some(token::id_token_claims(
+            &self.shared,
+            user,
+            client_id,
+            state::unix_now(),
+        ))
     }
 
     /// **Test-only.** Makes the token endpoint spoil the next ID token it
@@ -258,11 +279,20 @@ pub async fn start(opts: IdpOptions) -> anyhow::Result<RunningIdp> {
         opts.listen
     );
     let redirect_origins = check_clients(&opts.clients)?;
-    let users = if opts.users.is_empty() { IdpUser::demo_users() } else { opts.users };
+    let users = if opts.users.is_empty() {
+        IdpUser::demo_users()
+    } else {
+        opts.users
+    };
     for (i, user) in users.iter().enumerate() {
-        anyhow::ensure!(!user.username.is_empty(), "an IdP user has an empty username");
         anyhow::ensure!(
-            users[..i].iter().all(|u| u.username != user.username && u.sub != user.sub),
+            !user.username.is_empty(),
+            "an IdP user has an empty username"
+        );
+        anyhow::ensure!(
+            users[..i]
+                .iter()
+                .all(|u| u.username != user.username && u.sub != user.sub),
             "IdP user {:?} is defined twice (username or sub)",
             user.username
         );
@@ -298,7 +328,12 @@ pub async fn start(opts: IdpOptions) -> anyhow::Result<RunningIdp> {
         }
     });
     tracing::info!(%issuer, "development IdP listening (development only)");
-    Ok(RunningIdp { issuer, shared, stop: Some(stop), task: Some(task) })
+    Ok(RunningIdp {
+        issuer,
+        shared,
+        stop: Some(stop),
+        task: Some(task),
+    })
 }
 
 /// Checks the clients and returns the origins of their redirect URIs.
@@ -312,7 +347,8 @@ fn check_clients(clients: &[IdpClient]) -> anyhow::Result<Vec<String>> {
             "IdP client {id:?} is defined twice"
         );
         for uri in &client.redirect_uris {
-            let url = url::Url::parse(uri).with_context(|| format!("IdP client {id:?}: bad redirect URI {uri:?}"))?;
+            let url = url::Url::parse(uri)
+                .with_context(|| format!("IdP client {id:?}: bad redirect URI {uri:?}"))?;
             anyhow::ensure!(
                 matches!(url.scheme(), "http" | "https") && url.fragment().is_none(),
                 "IdP client {id:?}: redirect URI {uri:?} must be http(s) without a fragment"

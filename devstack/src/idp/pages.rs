@@ -68,7 +68,10 @@ fn page(shared: &Shared, status: StatusCode, title: &str, body: &str) -> Respons
     );
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     if let Ok(csp) = HeaderValue::from_str(&shared.csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
@@ -76,8 +79,14 @@ fn page(shared: &Shared, status: StatusCode, title: &str, body: &str) -> Respons
     // frame them, never leak the URL (it holds state and nonce) as a referrer.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -95,9 +104,16 @@ pub(crate) fn login(
     );
     let mut body = format!("<h1>Sign in to {}</h1>", escape(client_id));
     if let Some(error) = error {
-        body.push_str(&format!("<p id=\"error\" role=\"alert\">{}</p>", escape(error)));
+        body.push_str(&format!(
+            "<p id=\"error\" role=\"alert\">{}</p>",
+            escape(error)
+        ));
     }
-    let click_users: Vec<&IdpUser> = shared.users.iter().filter(|u| u.password.is_none()).collect();
+    let click_users: Vec<&IdpUser> = shared
+        .users
+        .iter()
+        .filter(|u| u.password.is_none())
+        .collect();
     if !click_users.is_empty() {
         body.push_str(&format!(
             "<form method=\"post\" action=\"/login\" id=\"demo-users\">{hidden}<p>Choose a demo user:</p>"
@@ -133,7 +149,12 @@ pub(crate) fn login(
 
 /// An error page. Used where redirecting back would be unsafe (unknown client,
 /// unregistered redirect URI) or impossible.
-pub(crate) fn error(shared: &Shared, status: StatusCode, error: &str, description: &str) -> Response {
+pub(crate) fn error(
+    shared: &Shared,
+    status: StatusCode,
+    error: &str,
+    description: &str,
+) -> Response {
     let body = format!(
         "<h1>Sign-in error</h1><p id=\"error\" role=\"alert\"><code>{}</code>: {}</p>",
         escape(error),
@@ -158,7 +179,10 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_quotes() {
-        assert_eq!(escape(r#"<a href="x">'&"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;");
+        assert_eq!(
+            escape(r#"<a href="x">'&"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
+        );
     }
 
     #[test]

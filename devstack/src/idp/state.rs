@@ -176,7 +176,12 @@ impl Flows {
     }
 
     /// Issues a code for a completed login.
-    pub(crate) fn new_code(&mut self, request: AuthRequest, username: &str, auth_time: u64) -> String {
+    pub(crate) fn new_code(
+        &mut self,
+        request: AuthRequest,
+        username: &str,
+        auth_time: u64,
+    ) -> String {
         let now = Instant::now();
         self.purge(now);
         let code = random_token();

@@ -42,7 +42,12 @@ struct TokenError {
 
 impl TokenError {
     fn bad_request(error: &'static str, description: &'static str) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, error, description, basic_challenge: false }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description,
+            basic_challenge: false,
+        }
     }
 
     fn invalid_grant(description: &'static str) -> Self {
@@ -55,9 +60,10 @@ impl IntoResponse for TokenError {
         let body = json!({ "error": self.error, "error_description": self.description });
         let mut response = (self.status, no_store(), Json(body)).into_response();
         if self.basic_challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"devidp\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"devidp\""),
+            );
         }
         response
     }
@@ -66,7 +72,10 @@ impl IntoResponse for TokenError {
 /// `Cache-Control: no-store` and `Pragma: no-cache`: token responses must not
 /// be cached anywhere (RFC 6749 §5.1).
 fn no_store() -> [(header::HeaderName, &'static str); 2] {
-    [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")]
+    [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+    ]
 }
 
 /// `POST /token`.
@@ -84,7 +93,11 @@ pub(crate) async fn token(
     }
 }
 
-async fn exchange_code(shared: &Shared, headers: &HeaderMap, form: TokenForm) -> Result<Value, TokenError> {
+async fn exchange_code(
+    shared: &Shared,
+    headers: &HeaderMap,
+    form: TokenForm,
+) -> Result<Value, TokenError> {
     let client = authenticate_client(shared, headers, &form)?;
     if form.grant_type.as_deref() != Some("authorization_code") {
         return Err(TokenError::bad_request(
@@ -93,7 +106,10 @@ async fn exchange_code(shared: &Shared, headers: &HeaderMap, form: TokenForm) ->
         ));
     }
     let Some(code) = form.code else {
-        return Err(TokenError::bad_request("invalid_request", "code is required"));
+        return Err(TokenError::bad_request(
+            "invalid_request",
+            "code is required",
+        ));
     };
 
     let (request, username, auth_time, access_token, id_token_override) = {
@@ -113,25 +129,43 @@ async fn exchange_code(shared: &Shared, headers: &HeaderMap, form: TokenForm) ->
         // a guessed PKCE verifier gets exactly one try.
         grant.redeemed = true;
         if grant.request.client_id != client.client_id {
-            return Err(TokenError::invalid_grant("code was issued to another client"));
+            return Err(TokenError::invalid_grant(
+                "code was issued to another client",
+            ));
         }
         if grant.expires_at <= Instant::now() {
             return Err(TokenError::invalid_grant("code expired"));
         }
         if form.redirect_uri.as_deref() != Some(grant.request.redirect_uri.as_str()) {
-            return Err(TokenError::invalid_grant("redirect_uri does not match the authorization request"));
+            return Err(TokenError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
         }
         if !pkce_matches(form.code_verifier.as_deref(), &grant.request.code_challenge) {
             return Err(TokenError::invalid_grant("PKCE verification failed"));
         }
         let access_token = random_token();
         grant.access_token = Some(access_token.clone());
-        let (request, username, auth_time) = (grant.request.clone(), grant.username.clone(), grant.auth_time);
+        let (request, username, auth_time) = (
+            grant.request.clone(),
+            grant.username.clone(),
+            grant.auth_time,
+        );
         let expires_at = Instant::now() + shared.token_ttl;
-        flows
-            .access_tokens
-            .insert(access_token.clone(), AccessToken { username: username.clone(), expires_at });
-        (request, username, auth_time, access_token, flows.next_id_token_override.take())
+        flows.access_tokens.insert(
+            access_token.clone(),
+            AccessToken {
+                username: username.clone(),
+                expires_at,
+            },
+        );
+        (
+            request,
+            username,
+            auth_time,
+            access_token,
+            flows.next_id_token_override.take(),
+        )
     };
 
     let Some(user) = shared.user(&username) else {
@@ -197,7 +231,12 @@ pub(crate) fn merge(target: &mut Value, patch: &Value) {
 }
 
 /// The claims of an ID token for `user` and `client_id`, without `nonce`.
-pub(crate) fn id_token_claims(shared: &Shared, user: &IdpUser, client_id: &str, auth_time: u64) -> Value {
+pub(crate) fn id_token_claims(
+    shared: &Shared,
+    user: &IdpUser,
+    client_id: &str,
+    auth_time: u64,
+) -> Value {
     let now = unix_now();
     let mut claims = user_claims(user);
     let extra = json!({
@@ -253,8 +292,15 @@ fn authenticate_client<'a>(
             let Some((id, secret)) = decode_basic(creds) else {
                 return Err(unauthorized);
             };
-            if form.client_id.as_ref().is_some_and(|form_id| *form_id != id) {
-                return Err(TokenError::bad_request("invalid_request", "client_id does not match"));
+            if form
+                .client_id
+                .as_ref()
+                .is_some_and(|form_id| *form_id != id)
+            {
+                return Err(TokenError::bad_request(
+                    "invalid_request",
+                    "client_id does not match",
+                ));
             }
             (id, secret)
         }
@@ -328,7 +374,7 @@ mod tests {
     fn pkce_checks_s256_and_verifier_shape() {
         // The example from RFC 7636 appendix B.
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t2URWbuGJSstw-cM";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_matches(Some(verifier), challenge));
         assert!(!pkce_matches(Some(&verifier.replace('d', "e")), challenge));
         assert!(!pkce_matches(None, challenge));
@@ -338,7 +384,10 @@ mod tests {
     #[test]
     fn basic_credentials_are_form_decoded() {
         let creds = STANDARD.encode("my%20client:s%3Ac+r%26t");
-        assert_eq!(decode_basic(&creds), Some(("my client".into(), "s:c r&t".into())));
+        assert_eq!(
+            decode_basic(&creds),
+            Some(("my client".into(), "s:c r&t".into()))
+        );
     }
 
     #[test]

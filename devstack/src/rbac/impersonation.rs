@@ -78,7 +78,11 @@ impl ImpersonationRequest {
 
 /// Checks every impersonated item against `caller`'s rights and returns the identity the
 /// request will run as. The order of checks follows the apiserver: user, groups, extras, uid.
-pub fn impersonate(policy: &Policy, caller: &UserInfo, req: &ImpersonationRequest) -> Result<UserInfo, ImpersonationError> {
+pub fn impersonate(
+    policy: &Policy,
+    caller: &UserInfo,
+    req: &ImpersonationRequest,
+) -> Result<UserInfo, ImpersonationError> {
     let Some(username) = req.user.clone() else {
         return Err(ImpersonationError::NoUser(describe(req)));
     };
@@ -87,19 +91,37 @@ pub fn impersonate(policy: &Policy, caller: &UserInfo, req: &ImpersonationReques
             Ok(())
         } else {
             let message = super::forbidden_message(caller, &attrs);
-            Err(ImpersonationError::Forbidden { attributes: Box::new(attrs), message })
+            Err(ImpersonationError::Forbidden {
+                attributes: Box::new(attrs),
+                message,
+            })
         }
     };
 
     let mut groups = req.groups.clone();
     if let Some(sa) = username.strip_prefix("system:serviceaccount:") {
         let (ns, name) = sa.split_once(':').unwrap_or(("", sa));
-        check(Attributes::resource("impersonate", "", "serviceaccounts", ns, name))?;
+        check(Attributes::resource(
+            "impersonate",
+            "",
+            "serviceaccounts",
+            ns,
+            name,
+        ))?;
         if req.groups.is_empty() {
-            groups = vec!["system:serviceaccounts".to_owned(), format!("system:serviceaccounts:{ns}")];
+            groups = vec![
+                "system:serviceaccounts".to_owned(),
+                format!("system:serviceaccounts:{ns}"),
+            ];
         }
     } else {
-        check(Attributes::resource("impersonate", "", "users", "", &username))?;
+        check(Attributes::resource(
+            "impersonate",
+            "",
+            "users",
+            "",
+            &username,
+        ))?;
     }
     for group in &req.groups {
         check(Attributes::resource("impersonate", "", "groups", "", group))?;
@@ -107,11 +129,23 @@ pub fn impersonate(policy: &Policy, caller: &UserInfo, req: &ImpersonationReques
     for (key, values) in &req.extra {
         for value in values {
             let resource = format!("userextras/{key}");
-            check(Attributes::resource("impersonate", "authentication.k8s.io", &resource, "", value))?;
+            check(Attributes::resource(
+                "impersonate",
+                "authentication.k8s.io",
+                &resource,
+                "",
+                value,
+            ))?;
         }
     }
     if let Some(uid) = &req.uid {
-        check(Attributes::resource("impersonate", "authentication.k8s.io", "uids", "", uid))?;
+        check(Attributes::resource(
+            "impersonate",
+            "authentication.k8s.io",
+            "uids",
+            "",
+            uid,
+        ))?;
     }
 
     let (implied, opposite) = if username == ANONYMOUS {
@@ -122,7 +156,12 @@ pub fn impersonate(policy: &Policy, caller: &UserInfo, req: &ImpersonationReques
     if !groups.iter().any(|g| g == implied || g == opposite) {
         groups.push(implied.to_owned());
     }
-    Ok(UserInfo { username, uid: req.uid.clone().unwrap_or_default(), groups, extra: req.extra.clone() })
+    Ok(UserInfo {
+        username,
+        uid: req.uid.clone().unwrap_or_default(),
+        groups,
+        extra: req.extra.clone(),
+    })
 }
 
 fn describe(req: &ImpersonationRequest) -> String {
@@ -141,12 +180,13 @@ pub fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -160,7 +200,10 @@ mod tests {
 
     #[test]
     fn decodes_keys_like_client_go_encodes_them() {
-        assert_eq!(percent_decode("keyhole.dev%2fgrant-id"), "keyhole.dev/grant-id");
+        assert_eq!(
+            percent_decode("keyhole.dev%2fgrant-id"),
+            "keyhole.dev/grant-id"
+        );
         assert_eq!(percent_decode("foo%252f"), "foo%2f");
         assert_eq!(percent_decode("bad%zz%"), "bad%zz%");
         assert_eq!(percent_decode("%4"), "%4");

@@ -81,7 +81,13 @@ pub struct Attributes {
 
 impl Attributes {
     /// A resource request.
-    pub fn resource(verb: &str, api_group: &str, resource: &str, namespace: &str, name: &str) -> Self {
+    pub fn resource(
+        verb: &str,
+        api_group: &str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Self {
         let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
         Self {
             verb: verb.to_owned(),
@@ -98,7 +104,11 @@ impl Attributes {
 
     /// A non-resource request such as `GET /version`.
     pub fn non_resource(verb: &str, path: &str) -> Self {
-        Self { verb: verb.to_owned(), path: path.to_owned(), ..Self::default() }
+        Self {
+            verb: verb.to_owned(),
+            path: path.to_owned(),
+            ..Self::default()
+        }
     }
 
     /// `resource/subresource`, as RBAC rules spell it.
@@ -161,8 +171,13 @@ impl Policy {
     /// `VisitRulesFor`.
     pub fn authorize(&self, user: &UserInfo, attrs: &Attributes) -> Decision {
         for binding in &self.cluster_role_bindings {
-            if let Some(reason) = self.binding_allows("ClusterRoleBinding", binding, "", user, attrs) {
-                return Decision { allowed: true, reason };
+            if let Some(reason) =
+                self.binding_allows("ClusterRoleBinding", binding, "", user, attrs)
+            {
+                return Decision {
+                    allowed: true,
+                    reason,
+                };
             }
         }
         if !attrs.namespace.is_empty() {
@@ -172,11 +187,17 @@ impl Policy {
                     continue;
                 }
                 if let Some(reason) = self.binding_allows("RoleBinding", binding, ns, user, attrs) {
-                    return Decision { allowed: true, reason };
+                    return Decision {
+                        allowed: true,
+                        reason,
+                    };
                 }
             }
         }
-        Decision { allowed: false, reason: String::new() }
+        Decision {
+            allowed: false,
+            reason: String::new(),
+        }
     }
 
     fn binding_allows(
@@ -187,7 +208,10 @@ impl Policy {
         user: &UserInfo,
         attrs: &Attributes,
     ) -> Option<String> {
-        let subject = binding.subjects.iter().find(|s| subject_matches(s, ns, user))?;
+        let subject = binding
+            .subjects
+            .iter()
+            .find(|s| subject_matches(s, ns, user))?;
         let rules = self.rules_for(&binding.role_ref, ns)?;
         rules.iter().any(|r| rule_allows(attrs, r)).then(|| {
             let name = if ns.is_empty() {
@@ -216,7 +240,9 @@ impl Policy {
             "Role" if !ns.is_empty() => self
                 .roles
                 .iter()
-                .find(|r| r.metadata.name == role_ref.name && r.metadata.namespace.as_deref() == Some(ns))
+                .find(|r| {
+                    r.metadata.name == role_ref.name && r.metadata.namespace.as_deref() == Some(ns)
+                })
                 .map(|r| r.rules.as_slice()),
             _ => None,
         }
@@ -226,9 +252,13 @@ impl Policy {
 fn subject_matches(subject: &Subject, binding_ns: &str, user: &UserInfo) -> bool {
     match subject.kind.as_str() {
         "User" => user.username == subject.name,
-        "Group" => user.groups.iter().any(|g| *g == subject.name),
+        "Group" => user.groups.contains(&subject.name),
         "ServiceAccount" => {
-            let ns = subject.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or(binding_ns);
+            let ns = subject
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(binding_ns);
             user.username == format!("system:serviceaccount:{ns}:{}", subject.name)
         }
         _ => false,
@@ -237,7 +267,11 @@ fn subject_matches(subject: &Subject, binding_ns: &str, user: &UserInfo) -> bool
 
 fn describe_subject(subject: &Subject, binding_ns: &str) -> String {
     if subject.kind == "ServiceAccount" {
-        let ns = subject.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or(binding_ns);
+        let ns = subject
+            .namespace
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(binding_ns);
         format!("ServiceAccount {:?}", format!("{}/{ns}", subject.name))
     } else {
         format!("{} {:?}", subject.kind, subject.name)
@@ -250,7 +284,10 @@ pub fn rule_allows(attrs: &Attributes, rule: &PolicyRule) -> bool {
     if !attrs.resource_request {
         return verb_ok
             && rule.non_resource_urls.iter().any(|u| {
-                u == "*" || *u == attrs.path || u.strip_suffix('*').is_some_and(|p| attrs.path.starts_with(p))
+                u == "*"
+                    || *u == attrs.path
+                    || u.strip_suffix('*')
+                        .is_some_and(|p| attrs.path.starts_with(p))
             });
     }
     let group_ok = has(&rule.api_groups, "*") || has(&rule.api_groups, &attrs.api_group);
@@ -258,7 +295,8 @@ pub fn rule_allows(attrs: &Attributes, rule: &PolicyRule) -> bool {
     let combined = attrs.combined_resource();
     let resource_ok = has(&rule.resources, "*")
         || has(&rule.resources, &combined)
-        || (!attrs.subresource.is_empty() && has(&rule.resources, &format!("*/{}", attrs.subresource)));
+        || (!attrs.subresource.is_empty()
+            && has(&rule.resources, &format!("*/{}", attrs.subresource)));
     let name_ok = rule.resource_names.is_empty() || has(&rule.resource_names, &attrs.name);
     verb_ok && group_ok && resource_ok && name_ok
 }
@@ -272,7 +310,10 @@ fn has(list: &[String], item: &str) -> bool {
 /// in API group "" in the namespace "payments"`.
 pub fn forbidden_message(user: &UserInfo, attrs: &Attributes) -> String {
     if !attrs.resource_request {
-        return format!("forbidden: User {:?} cannot {} path {:?}", user.username, attrs.verb, attrs.path);
+        return format!(
+            "forbidden: User {:?} cannot {} path {:?}",
+            user.username, attrs.verb, attrs.path
+        );
     }
     let why = if attrs.namespace.is_empty() {
         format!(

@@ -48,7 +48,11 @@ pub struct Auth {
 
 impl Auth {
     /// Creates the relying party; call [`Auth::spawn_discovery`] next.
-    pub fn new(config: OidcConfig, dev_idp: bool, roles: Arc<dyn RoleSource>) -> anyhow::Result<Auth> {
+    pub fn new(
+        config: OidcConfig,
+        dev_idp: bool,
+        roles: Arc<dyn RoleSource>,
+    ) -> anyhow::Result<Auth> {
         let http = openidconnect::reqwest::ClientBuilder::new()
             // Following redirects opens the client up to SSRF.
             .redirect(openidconnect::reqwest::redirect::Policy::none())

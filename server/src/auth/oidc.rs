@@ -9,15 +9,15 @@
 //!   makes the IdP revoke the tokens of the first exchange.
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim,
-    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
     CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AdditionalClaims, AuthenticationFlow, AuthorizationCode, Client, ClientId, ClientSecret,
-    CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields,
+    IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
@@ -216,7 +216,11 @@ impl Provider {
 
     /// Verifies the ID token of a token response. `Ok(None)` means the token
     /// is signed by a key we do not know: the caller refetches JWKS and retries.
-    pub fn verify(&self, response: &TokenResp, nonce: &Nonce) -> Result<Option<Identity>, LoginError> {
+    pub fn verify(
+        &self,
+        response: &TokenResp,
+        nonce: &Nonce,
+    ) -> Result<Option<Identity>, LoginError> {
         let id_token = response.id_token().ok_or(LoginError::NoIdToken)?;
         let verifier = self.client.id_token_verifier();
         let claims = match id_token.claims(&verifier, nonce) {
@@ -254,8 +258,12 @@ impl Provider {
 /// `end_session_endpoint` is not part of the core metadata type; read it from
 /// the raw discovery document. Absent or unreachable → no RP-initiated logout.
 async fn fetch_end_session(issuer: &str, http: &openidconnect::reqwest::Client) -> Option<Url> {
-    let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-    let doc: serde_json::Value = serde_json::from_slice(&http.get(url).send().await.ok()?.bytes().await.ok()?).ok()?;
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&http.get(url).send().await.ok()?.bytes().await.ok()?).ok()?;
     Url::parse(doc.get("end_session_endpoint")?.as_str()?).ok()
 }
 

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use keyhole_protocol::api::{Me, ServerInfo};
+use keyhole_protocol::api::{Me, ServerInfo, SessionInfo};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -32,7 +32,10 @@ pub fn router() -> Router<AppState> {
 
 /// Routes under `/api` owned by auth (nested by `http::router`).
 pub fn api_router() -> Router<AppState> {
-    Router::new().route("/me", get(me)).route("/info", get(info))
+    Router::new()
+        .route("/me", get(me))
+        .route("/info", get(info))
+        .route("/session", get(session_info))
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,7 +77,10 @@ async fn login(
         map.remove(&oldest);
     }
     map.insert(pending.state.clone(), pending);
-    session.insert(PENDING_KEY, map).await.map_err(AppError::internal)?;
+    session
+        .insert(PENDING_KEY, map)
+        .await
+        .map_err(AppError::internal)?;
     Ok(Redirect::to(url.as_str()).into_response())
 }
 
@@ -98,26 +104,46 @@ async fn callback(
     let mut map = pending_logins(&session).await?;
     // The state is single-use whatever happens next.
     let pending = q.state.as_deref().and_then(|s| map.remove(s));
-    session.insert(PENDING_KEY, &map).await.map_err(AppError::internal)?;
-    let return_to = pending.as_ref().map(|p| p.return_to.clone()).unwrap_or_else(|| "/".into());
+    session
+        .insert(PENDING_KEY, &map)
+        .await
+        .map_err(AppError::internal)?;
+    let return_to = pending
+        .as_ref()
+        .map(|p| p.return_to.clone())
+        .unwrap_or_else(|| "/".into());
 
     let fail = |code: &'static str, detail: String| {
         let state = state.clone();
         let return_to = return_to.clone();
         async move {
             tracing::warn!(code, %detail, "login failed");
-            state.store.record_auth_event("login_failed", None, &format!("{code}: {detail}")).await?;
+            state
+                .store
+                .record_auth_event("login_failed", None, &format!("{code}: {detail}"))
+                .await?;
             Ok::<_, AppError>(login_error_redirect(code, &return_to))
         }
     };
 
     if let Some(err) = q.error.as_deref() {
-        let code = if err == "access_denied" { "access_denied" } else { "idp_error" };
-        let detail = format!("IdP answered error={err} {}", q.error_description.as_deref().unwrap_or(""));
+        let code = if err == "access_denied" {
+            "access_denied"
+        } else {
+            "idp_error"
+        };
+        let detail = format!(
+            "IdP answered error={err} {}",
+            q.error_description.as_deref().unwrap_or("")
+        );
         return fail(code, detail).await;
     }
     let Some(pending) = pending else {
-        return fail("state_mismatch", "missing, unknown, expired or reused state".into()).await;
+        return fail(
+            "state_mismatch",
+            "missing, unknown, expired or reused state".into(),
+        )
+        .await;
     };
     let Some(code) = q.code.filter(|c| !c.is_empty()) else {
         return fail("invalid_callback", "no authorization code".into()).await;
@@ -129,7 +155,11 @@ async fn callback(
     if let Some(iss) = q.iss.as_deref()
         && iss != provider.issuer()
     {
-        return fail("issuer_mismatch", format!("callback iss {iss:?} is not {:?}", provider.issuer())).await;
+        return fail(
+            "issuer_mismatch",
+            format!("callback iss {iss:?} is not {:?}", provider.issuer()),
+        )
+        .await;
     }
     let (response, nonce) = match provider.finish(state.auth.http(), code, &pending).await {
         Ok(r) => r,
@@ -142,7 +172,9 @@ async fn callback(
             match state.auth.rediscover().await {
                 Ok(fresh) => match fresh.verify(&response, &nonce) {
                     Ok(Some(id)) => id,
-                    Ok(None) => return fail("id_token_invalid", "signed by an unknown key".into()).await,
+                    Ok(None) => {
+                        return fail("id_token_invalid", "signed by an unknown key".into()).await;
+                    }
                     Err(e) => return fail(e.code(), e.to_string()).await,
                 },
                 Err(e) => return fail("idp_unreachable", e).await,
@@ -159,7 +191,10 @@ async fn callback(
     }
     // A fresh session id at login defeats session fixation.
     session.cycle_id().await.map_err(AppError::internal)?;
-    session.remove::<serde_json::Value>(PENDING_KEY).await.map_err(AppError::internal)?;
+    session
+        .remove::<serde_json::Value>(PENDING_KEY)
+        .await
+        .map_err(AppError::internal)?;
     let user = SessionUser {
         subject: identity.subject.clone(),
         email: identity.email.clone(),
@@ -169,17 +204,29 @@ async fn callback(
         csrf: random_token(),
         id_token: Some(identity.id_token.clone()),
     };
-    session.insert(USER_KEY, &user).await.map_err(AppError::internal)?;
+    session
+        .insert(USER_KEY, &user)
+        .await
+        .map_err(AppError::internal)?;
     state
         .store
-        .upsert_user(&user.subject, user.email.as_deref(), user.name.as_deref(), &user.groups)
+        .upsert_user(
+            &user.subject,
+            user.email.as_deref(),
+            user.name.as_deref(),
+            &user.groups,
+        )
         .await?;
     state
         .store
         .record_auth_event(
             "login_succeeded",
             Some(&user.subject),
-            &format!("{} groups=[{}]", user.email.as_deref().unwrap_or("-"), user.groups.join(",")),
+            &format!(
+                "{} groups=[{}]",
+                user.email.as_deref().unwrap_or("-"),
+                user.groups.join(",")
+            ),
         )
         .await?;
     tracing::info!(subject = %user.subject, email = ?user.email, "login succeeded");
@@ -195,12 +242,18 @@ struct LogoutResponse {
 
 /// Ends the session; tells the app where to send the browser to end the IdP
 /// session too.
-async fn logout(State(state): State<AppState>, session: Session) -> AppResult<Json<LogoutResponse>> {
+async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+) -> AppResult<Json<LogoutResponse>> {
     let user = load_user(&session, &state).await?;
     session.flush().await.map_err(AppError::internal)?;
     let mut redirect_to = "/login?signed_out=1".to_owned();
     if let Some(user) = &user {
-        state.store.record_auth_event("logout", Some(&user.subject), "signed out").await?;
+        state
+            .store
+            .record_auth_event("logout", Some(&user.subject), "signed out")
+            .await?;
         if let Ok(p) = state.auth.provider()
             && let Some(mut end) = p.end_session_endpoint.clone()
         {
@@ -223,7 +276,35 @@ async fn logout(State(state): State<AppState>, session: Session) -> AppResult<Js
 
 /// The signed-in user, their roles and the CSRF token.
 async fn me(State(state): State<AppState>, user: CurrentUser) -> Json<Me> {
-    Json(Me {
+    Json(me_of(&state, user))
+}
+
+/// `/api/me` if signed in, plus the public server facts; 200 either way.
+async fn session_info(
+    State(state): State<AppState>,
+    session: Session,
+) -> AppResult<Json<SessionInfo>> {
+    let me = load_user(&session, &state).await?.map(|user| {
+        let roles = state.auth.roles_for(&user.groups);
+        let session_expires_at =
+            user.login_at + state.config.session.absolute_lifetime.as_secs() as i64;
+        me_of(
+            &state,
+            CurrentUser {
+                user,
+                roles,
+                session_expires_at,
+            },
+        )
+    });
+    Ok(Json(SessionInfo {
+        me,
+        server: server_info(&state),
+    }))
+}
+
+fn me_of(state: &AppState, user: CurrentUser) -> Me {
+    Me {
         subject: user.user.subject.clone(),
         email: user.user.email.clone(),
         name: user.user.name.clone(),
@@ -232,21 +313,27 @@ async fn me(State(state): State<AppState>, user: CurrentUser) -> Json<Me> {
         csrf_token: user.user.csrf.clone(),
         session_expires_at: user.session_expires_at,
         dev_idp: state.auth.dev_idp,
-    })
+    }
 }
 
 /// Public facts for the login page.
 async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
-    Json(ServerInfo {
+    Json(server_info(&state))
+}
+
+fn server_info(state: &AppState) -> ServerInfo {
+    ServerInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         dev_idp: state.auth.dev_idp,
         idp_ready: state.auth.provider_status().is_ok(),
-    })
+    }
 }
 
 fn login_error_redirect(code: &str, return_to: &str) -> Response {
     let mut url = url::Url::parse("http://x/login").expect("static");
-    url.query_pairs_mut().append_pair("error", code).append_pair("return_to", return_to);
+    url.query_pairs_mut()
+        .append_pair("error", code)
+        .append_pair("return_to", return_to);
     let path = format!("/login?{}", url.query().unwrap_or_default());
     Redirect::to(&path).into_response()
 }

@@ -80,14 +80,21 @@ impl CurrentUser {
         } else {
             Err(AppError::Forbidden(format!(
                 "this needs the role {}; your IdP groups do not grant it",
-                roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect::<Vec<_>>().join(" or ")
+                roles
+                    .iter()
+                    .map(|r| format!("{r:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             )))
         }
     }
 }
 
 /// Loads the session user, enforcing the absolute lifetime.
-pub async fn load_user(session: &Session, state: &AppState) -> Result<Option<SessionUser>, AppError> {
+pub async fn load_user(
+    session: &Session,
+    state: &AppState,
+) -> Result<Option<SessionUser>, AppError> {
     let user: Option<SessionUser> = session.get(USER_KEY).await.map_err(AppError::internal)?;
     let Some(user) = user else { return Ok(None) };
     let deadline = user.login_at + state.config.session.absolute_lifetime.as_secs() as i64;
@@ -101,14 +108,24 @@ pub async fn load_user(session: &Session, state: &AppState) -> Result<Option<Ses
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| AppError::internal(anyhow::anyhow!(msg)))?;
-        let user = load_user(&session, state).await?.ok_or(AppError::Unauthenticated)?;
+        let user = load_user(&session, state)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         let roles = state.auth.roles_for(&user.groups);
-        let session_expires_at = user.login_at + state.config.session.absolute_lifetime.as_secs() as i64;
-        Ok(CurrentUser { user, roles, session_expires_at })
+        let session_expires_at =
+            user.login_at + state.config.session.absolute_lifetime.as_secs() as i64;
+        Ok(CurrentUser {
+            user,
+            roles,
+            session_expires_at,
+        })
     }
 }
 
@@ -140,8 +157,11 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
 
 /// Logins in flight, keyed by `state`, with stale ones dropped.
 pub async fn pending_logins(session: &Session) -> Result<BTreeMap<String, PendingLogin>, AppError> {
-    let mut map: BTreeMap<String, PendingLogin> =
-        session.get(PENDING_KEY).await.map_err(AppError::internal)?.unwrap_or_default();
+    let mut map: BTreeMap<String, PendingLogin> = session
+        .get(PENDING_KEY)
+        .await
+        .map_err(AppError::internal)?
+        .unwrap_or_default();
     let now = crate::store::now_unix();
     map.retain(|_, p| now - p.created_at < PENDING_TTL_SECS);
     Ok(map)
@@ -171,13 +191,28 @@ mod tests {
     #[test]
     fn return_paths_cannot_leave_the_origin() {
         assert_eq!(safe_return_path(Some("/requests?x=1")), "/requests?x=1");
-        assert_eq!(safe_return_path(Some("/grants/1/pods/payments/ledger-0")), "/grants/1/pods/payments/ledger-0");
+        assert_eq!(
+            safe_return_path(Some("/grants/1/pods/payments/ledger-0")),
+            "/grants/1/pods/payments/ledger-0"
+        );
         for bad in [
-            "https://evil.test/", "//evil.test", "/\\evil.test", "\\\\evil.test", "evil.test",
-            "/%0d%0aSet-Cookie", "javascript:alert(1)", "/\nx", "", "/auth/login", "http:/evil.test",
+            "https://evil.test/",
+            "//evil.test",
+            "/\\evil.test",
+            "\\\\evil.test",
+            "evil.test",
+            "/%0d%0aSet-Cookie",
+            "javascript:alert(1)",
+            "/\nx",
+            "",
+            "/auth/login",
+            "http:/evil.test",
         ] {
             let got = safe_return_path(Some(bad));
-            assert!(got == "/" || (bad == "/%0d%0aSet-Cookie" && got == bad), "{bad:?} -> {got:?}");
+            assert!(
+                got == "/" || (bad == "/%0d%0aSet-Cookie" && got == bad),
+                "{bad:?} -> {got:?}"
+            );
         }
         assert_eq!(safe_return_path(None), "/");
     }

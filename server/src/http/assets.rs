@@ -78,10 +78,14 @@ fn inline_scripts(html: &str) -> Vec<&str> {
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
         let after = &rest[start..];
-        let Some(tag_end) = after.find('>') else { break };
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
         let tag = &after[..tag_end];
         let body_start = tag_end + 1;
-        let Some(close) = after[body_start..].find("</script>") else { break };
+        let Some(close) = after[body_start..].find("</script>") else {
+            break;
+        };
         let body = &after[body_start..body_start + close];
         if !tag.contains(" src=") && !body.trim().is_empty() {
             out.push(body);
@@ -109,7 +113,9 @@ mod tests {
 
     #[test]
     fn missing_dist_says_how_to_build() {
-        let err = WebAssets::load(Path::new("/nonexistent/dist")).unwrap_err().to_string();
+        let err = WebAssets::load(Path::new("/nonexistent/dist"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("make build"), "{err}");
     }
 }

@@ -9,7 +9,9 @@ use keyhole_protocol::api::{Health, HealthCheck};
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 /// The process is up and serving: no dependency is consulted.
@@ -25,19 +27,39 @@ async fn healthz() -> Json<Health> {
 /// document has been loaded; 503 otherwise, with the failing checks.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let db = match state.store.ping().await {
-        Ok(()) => HealthCheck { name: "database".into(), ok: true, detail: "ok".into() },
+        Ok(()) => HealthCheck {
+            name: "database".into(),
+            ok: true,
+            detail: "ok".into(),
+        },
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database");
-            HealthCheck { name: "database".into(), ok: false, detail: "database unreachable".into() }
+            HealthCheck {
+                name: "database".into(),
+                ok: false,
+                detail: "database unreachable".into(),
+            }
         }
     };
     let idp = match state.auth.provider_status() {
-        Ok(()) => HealthCheck { name: "identity_provider".into(), ok: true, detail: "ok".into() },
-        Err(detail) => HealthCheck { name: "identity_provider".into(), ok: false, detail },
+        Ok(()) => HealthCheck {
+            name: "identity_provider".into(),
+            ok: true,
+            detail: "ok".into(),
+        },
+        Err(detail) => HealthCheck {
+            name: "identity_provider".into(),
+            ok: false,
+            detail,
+        },
     };
     let checks = vec![db, idp];
     let ready = checks.iter().all(|c| c.ok);
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
         Json(Health {

@@ -17,8 +17,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::error::AppError;
-use crate::store::SessionStore;
 use crate::state::AppState;
+use crate::store::SessionStore;
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
@@ -35,9 +35,15 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(web)
         // Every state-changing request, wherever it is routed, must carry the
         // session's CSRF token and a same-origin Origin.
-        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::session::csrf_guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::session::csrf_guard,
+        ))
         .layer(session_layer(&state))
-        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

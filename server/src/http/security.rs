@@ -22,13 +22,25 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     if let Ok(v) = HeaderValue::from_str(&state.assets.csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // `same-origin`, not `no-referrer`: with `no-referrer` browsers send
     // `Origin: null` on same-origin POSTs, which would defeat our Origin check.
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
@@ -71,7 +83,10 @@ pub fn require_origin(headers: &HeaderMap, public_origin: &str) -> Result<(), Ap
 
 /// Constant-time check of the CSRF header against the session's token.
 pub fn check_csrf(headers: &HeaderMap, expected: &str) -> Result<(), AppError> {
-    let got = headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    let got = headers
+        .get(CSRF_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
     if !expected.is_empty() && constant_time_eq(got, expected.as_bytes()) {
         Ok(())
     } else {
@@ -98,7 +113,10 @@ mod tests {
         let mut h = HeaderMap::new();
         assert!(check_origin(&h, "http://127.0.0.1:8080").is_ok());
         assert!(require_origin(&h, "http://127.0.0.1:8080").is_err());
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(require_origin(&h, "http://127.0.0.1:8080").is_ok());
         h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.test"));
         assert!(check_origin(&h, "http://127.0.0.1:8080").is_err());

@@ -66,7 +66,7 @@ pub enum DenyReason {
         /// The profile's `max_duration`.
         max: Duration,
     },
-    /// The request names a capability the profile does not grant.
+    /// The request names a capability the profile does not grant (or an empty set).
     CapabilityNotInProfile,
 }
 
@@ -83,9 +83,9 @@ impl fmt::Display for DenyReason {
                 "the duration is longer than this profile's maximum of {}",
                 format_duration(*max)
             ),
-            DenyReason::CapabilityNotInProfile => {
-                f.write_str("the request asks for a capability this profile does not grant")
-            }
+            DenyReason::CapabilityNotInProfile => f.write_str(
+                "the request must ask for some of this profile's capabilities, and only those",
+            ),
         }
     }
 }

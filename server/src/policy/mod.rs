@@ -10,10 +10,12 @@
 //! # Layout
 //!
 //! - `model.rs`: the file's serde shape (and so the JSON Schema); `span.rs`: positions and
-//!   [`Diagnostic`]s; `load.rs`: text → model; `validate.rs`: model → validated `types.rs`.
+//!   [`Diagnostic`]s; `load.rs`: text → model; `validate.rs` (+ `validate_profile.rs`,
+//!   `validate_rules.rs`): model → the validated types of `types.rs`.
 //! - `decide.rs`: the decisions; `rules.rs`: command rules and a simple line matcher.
 //! - `cases.rs`: `keyhole policy test`; `cli.rs`: `check` and `test`; `builtin.rs`: the demo
 //!   policy; `schema.rs`: `docs/policy.schema.json`; `reload.rs`: hot reload.
+//! - `*_tests.rs`: unit tests too long to sit at the end of the file they test.
 //!
 //! What this module does *not* own: request state, the no-self-approval bookkeeping across
 //! reviews, and grants (all in `access`); the real terminal filter (`terminal::filter`).
@@ -57,7 +59,7 @@ use validate::{Findings, RoleGroups};
 /// A validated, immutable policy. Cheap to share as `Arc<Policy>`; every method is pure.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// Where it was read from (a path, or `<builtin>`), for messages.
+    /// Where it was read from (a path, or `<builtin policy>`), for messages.
     origin: String,
     /// The text as written, comments included: the admin page shows exactly what was reviewed.
     source: String,

@@ -44,7 +44,12 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(at, kind, subject, detail)| AuthEvent { at, kind, subject, detail })
+            .map(|(at, kind, subject, detail)| AuthEvent {
+                at,
+                kind,
+                subject,
+                detail,
+            })
             .collect())
     }
 
@@ -56,7 +61,8 @@ impl Store {
         name: Option<&str>,
         groups: &[String],
     ) -> Result<(), StoreError> {
-        let groups_json = serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let groups_json =
+            serde_json::to_string(groups).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO users (subject, email, name, groups_json, last_login) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (subject) DO UPDATE SET email = excluded.email, name = excluded.name, \

@@ -1,0 +1,55 @@
+# Keyhole — the two commands: `make run` and `make test`.
+# Both install what is missing first (scripts/setup), idempotently.
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export TRUNK_SKIP_VERSION_CHECK := true
+CARGO ?= cargo
+
+.PHONY: all setup web build run test lint fmt unit e2e bench clean
+
+all: build
+
+## setup: install toolchain pieces, npm packages and Chromium when missing
+setup:
+	@bash scripts/setup
+
+## web: build the browser app into dist/ (Trunk, offline)
+web: setup
+	trunk build --release --locked
+
+## build: the web app and the release server binary
+build: web
+	$(CARGO) build --release --locked -p keyhole
+
+## run: start Keyhole on the embedded defaults at http://127.0.0.1:8080
+run: build
+	./target/release/keyhole serve
+
+## fmt / lint: formatting and clippy (host crates and the wasm app)
+fmt:
+	$(CARGO) fmt --all
+lint: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p app --target wasm32-unknown-unknown -- -D warnings
+
+## unit: every Rust test (unit, integration, devstack with kube-rs and kubectl)
+unit: setup
+	$(CARGO) test --locked
+
+## e2e: browser tests (Playwright + Debian Chromium + the real oidc-provider)
+e2e: web
+	$(CARGO) build --locked -p keyhole
+	cd end2end && npm test
+
+## test: everything CI runs
+test: lint unit e2e
+
+## bench: performance benchmarks (numbers go to docs/performance.md)
+bench: setup
+	$(CARGO) bench --locked -p keyhole --bench policy
+
+clean:
+	rm -rf dist end2end/artifacts
+	$(CARGO) clean
