@@ -60,11 +60,6 @@ impl Session {
             }
         });
     }
-
-    /// Marks the session as ended (after a 401 from any call).
-    pub fn ended(&self) {
-        self.state.set(SessionState::SignedOut);
-    }
 }
 
 /// Creates the session context and starts loading it.

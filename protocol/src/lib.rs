@@ -5,7 +5,9 @@
 //!
 //! # Layout
 //! - [`api`]: JSON bodies of the REST API (`/api/...`).
+//! - [`access`]: requests, reviews, grants and live events (`/api/requests`, …).
 //! - [`error`]: the JSON error body every failing API call returns.
 
+pub mod access;
 pub mod api;
 pub mod error;

@@ -5,6 +5,7 @@
 //! - [`config`]: TOML + `KEYHOLE_*` env → validated [`config::Config`].
 //! - [`http`]: router glue, static web app, security headers, health probes.
 //! - [`auth`]: OIDC login, sessions, CSRF, roles from IdP groups.
+//! - [`access`]: requests, approvals, time-bound grants, live events, webhooks.
 //! - [`policy`]: the policy file (profiles, approvals, roles); pure decisions.
 //! - [`store`]: SQLite/PostgreSQL state through one code path.
 //! - [`error`]: the HTTP error type.
@@ -17,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -34,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tower_sessions::session_store::ExpiredDeletion;
 
 use crate::auth::{Auth, RoleSource};
-use crate::config::{Config, OidcConfig, Secret};
+use crate::config::{Config, KubernetesConfig, OidcConfig, Secret};
 use crate::http::assets::WebAssets;
 use crate::policy::{Policy, PolicyHandle};
 use crate::state::AppState;
@@ -43,6 +45,7 @@ use crate::store::{SessionStore, Store};
 /// Things that must live as long as the server (embedded dev services).
 struct Guards {
     _idp: Option<devstack::idp::RunningIdp>,
+    _cluster: Option<devstack::RunningKube>,
     reloader: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -84,7 +87,7 @@ pub async fn run(
 }
 
 async fn build_state(
-    config: Config,
+    mut config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(AppState, Guards)> {
     let assets = WebAssets::load(&config.dist_dir)?;
@@ -92,6 +95,19 @@ async fn build_state(
         .await
         .context("cannot open the database")?;
     let (policy, reloader) = load_policy(&config)?;
+    let cluster_guard = match config.kubernetes {
+        KubernetesConfig::Embedded => {
+            let (running, path) = start_dev_cluster(&config).await?;
+            // From here on the embedded cluster is reached exactly like a real
+            // one: through a kubeconfig, as the impersonate-only gateway.
+            config.kubernetes = KubernetesConfig::Kubeconfig {
+                path,
+                context: Some("gateway".into()),
+            };
+            Some(running)
+        }
+        _ => None,
+    };
     let roles: Arc<dyn RoleSource> = Arc::new(policy.clone());
     let (oidc, dev_idp, idp_guard) = match &config.oidc {
         Some(oidc) => (oidc.clone(), false, None),
@@ -102,18 +118,26 @@ async fn build_state(
     };
     let auth = Arc::new(Auth::new(oidc, dev_idp, roles)?);
     auth.spawn_discovery(shutdown.clone()).await;
+    let access = access::Access::start(
+        store.clone(),
+        policy.clone(),
+        config.public_url.clone(),
+        shutdown.clone(),
+    );
     let state = AppState {
         config: Arc::new(config),
         store,
         assets: Arc::new(assets),
         auth,
         policy,
+        access,
         shutdown,
     };
     Ok((
         state,
         Guards {
             _idp: idp_guard,
+            _cluster: cluster_guard,
             reloader,
         },
     ))
@@ -159,6 +183,36 @@ async fn delete_expired_sessions(sessions: SessionStore) {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
     }
+}
+
+/// The embedded default: devstack's Kubernetes-compatible API server,
+/// in-process on a loopback port, with the built-in demo cluster. Writes a
+/// kubeconfig (contexts `admin` and `gateway`) under `<data_dir>/devstack/`.
+async fn start_dev_cluster(
+    config: &Config,
+) -> anyhow::Result<(devstack::RunningKube, std::path::PathBuf)> {
+    let dir = config.data_dir.join("devstack");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let running = devstack::start_kube(devstack::KubeOptions {
+        cluster: devstack::Cluster::builtin(),
+        https_listen: "127.0.0.1:0".parse()?,
+        http_listen: None,
+        audit_log: Some(dir.join("audit.log")),
+        state_dir: dir.clone(),
+    })
+    .await
+    .context("cannot start the development cluster")?;
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, running.kubeconfig_yaml())
+        .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
+    tracing::warn!(
+        server = %running.https_url,
+        kubeconfig = %kubeconfig.display(),
+        "no [kubernetes] configured: using the built-in DEVELOPMENT cluster (devstack; loopback only). \
+         Try: kubectl --kubeconfig {} --context admin get pods",
+        kubeconfig.display()
+    );
+    Ok((running, kubeconfig))
 }
 
 /// The embedded default: devstack's development OIDC issuer, in-process, on a

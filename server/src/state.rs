@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::access::Access;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::http::assets::WebAssets;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The access policy (hot-reloaded; last good kept).
     pub policy: PolicyHandle,
+    /// The access broker: requests, reviews, grants, live events.
+    pub access: Access,
     /// Cancelled when the server shuts down; long-lived streams watch it.
     pub shutdown: CancellationToken,
 }

@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     let web = ServeDir::new(&state.assets.dir).fallback(ServeFile::new(index));
     let api = Router::new()
         .merge(crate::auth::routes::api_router())
+        .merge(crate::access::routes::api_router())
         .fallback(api_not_found);
     Router::new()
         .merge(health::router())

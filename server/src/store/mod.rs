@@ -8,6 +8,7 @@
 //!
 //! Domain modules do not import `sqlx`; they call the typed functions here.
 
+mod access;
 mod auth_events;
 mod sessions;
 
@@ -17,6 +18,9 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
+pub use access::{
+    AccessEventRow, ApproveOutcome, GrantRow, NewRequest, RequestRow, ReviewRow, Reviewer,
+};
 pub use auth_events::AuthEvent;
 pub use sessions::SessionStore;
 

@@ -1,0 +1,136 @@
+//! The access broker: requests, reviews and time-bound grants, decided by the policy and kept
+//! in the database. What RBAC alone cannot do: approval (never by the requester), time limits,
+//! revocation, and a record of every step.
+//!
+//! # Layout
+//! - `model.rs`: the request and grant state machines (pure, tested exhaustively).
+//! - `service.rs`: creating and listing requests, profiles, the policy view;
+//!   `review.rs`: approve, deny, cancel, revoke; `view.rs`: who may see what, and rows → API
+//!   types. These are the operations, independent of HTTP, with the narrow [`AccessError`].
+//! - `grant.rs`: the handle the terminal uses ([`Access::active_grant`], [`GrantEvent`]).
+//! - `events.rs`: live events (a broadcast channel) and who may see each one.
+//! - `scheduler.rs`: expires pending requests and grants, every 250 ms.
+//! - `webhook.rs`: notifications (generic JSON or Slack), retried in the background.
+//! - `routes.rs`: the HTTP routes (including `GET /api/events`, Server-Sent Events);
+//!   `openapi.rs`: the OpenAPI document at `/api/openapi.json`.
+//!
+//! State lives in the database (`store::access`); this module holds only channels, so any
+//! number of [`Access`] clones share one broker.
+
+mod events;
+mod grant;
+pub mod model;
+mod openapi;
+mod review;
+pub mod routes;
+mod scheduler;
+mod service;
+mod view;
+mod webhook;
+
+use std::sync::Arc;
+
+use keyhole_protocol::access::AccessEvent;
+use keyhole_protocol::api::Role;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub use grant::{ActiveGrant, GrantError, GrantEvent};
+pub use service::{AccessError, GrantScope, RequestScope};
+
+use crate::auth::session::CurrentUser;
+use crate::policy::PolicyHandle;
+use crate::store::Store;
+
+/// Capacity of the broadcast channels. A receiver that falls this far behind gets `Lagged`
+/// (the SSE stream then tells the client to reload; the terminal re-checks its grant).
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// The access broker: a cheap `Clone` handle, held in `AppState.access`.
+#[derive(Clone)]
+pub struct Access {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Requests, reviews, grants, audit rows.
+    store: Store,
+    /// The policy in force (hot-reloaded); asked afresh for every decision.
+    policy: PolicyHandle,
+    /// Grant revocations and expiries, for the terminal.
+    grant_events: broadcast::Sender<GrantEvent>,
+    /// Every request and grant change, for `GET /api/events` (filtered per viewer).
+    live: broadcast::Sender<AccessEvent>,
+    /// Webhook notifications (never blocks).
+    notifier: webhook::Notifier,
+}
+
+/// Who is acting: the signed-in user as the access service needs them (built from the
+/// session, or directly in benchmarks and tests).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// IdP subject.
+    pub subject: String,
+    /// E-mail (the Kubernetes user name when present).
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// IdP groups from the login token.
+    pub groups: Vec<String>,
+    /// UI roles from the policy.
+    pub roles: Vec<Role>,
+}
+
+impl Caller {
+    /// `Impersonate-User`: e-mail, else subject.
+    pub fn kube_user(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.subject)
+    }
+
+    /// Whether the caller holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+impl From<&CurrentUser> for Caller {
+    fn from(u: &CurrentUser) -> Self {
+        Caller {
+            subject: u.user.subject.clone(),
+            email: u.user.email.clone(),
+            name: u.user.name.clone(),
+            groups: u.user.groups.clone(),
+            roles: u.roles.clone(),
+        }
+    }
+}
+
+impl Access {
+    /// Creates the broker and starts its background tasks (the expiry scheduler and the
+    /// webhook sender), which stop when `shutdown` is cancelled. `public_url` makes the links
+    /// in notifications. Must be called inside a Tokio runtime.
+    pub fn start(
+        store: Store,
+        policy: PolicyHandle,
+        public_url: url::Url,
+        shutdown: CancellationToken,
+    ) -> Access {
+        let notifier = webhook::Notifier::spawn(policy.clone(), public_url, shutdown.clone());
+        let access = Access {
+            inner: Arc::new(Inner {
+                store,
+                policy,
+                grant_events: broadcast::channel(CHANNEL_CAPACITY).0,
+                live: broadcast::channel(CHANNEL_CAPACITY).0,
+                notifier,
+            }),
+        };
+        tokio::spawn(scheduler::run(access.clone(), shutdown));
+        access
+    }
+
+    /// A receiver of every live event from now on; filter with [`Access::may_see_event`].
+    pub fn live_events(&self) -> broadcast::Receiver<AccessEvent> {
+        self.inner.live.subscribe()
+    }
+}

@@ -1,0 +1,285 @@
+//! Changing a request or a grant: approve, deny, cancel, revoke; and listing grants.
+//!
+//! Each operation checks, in order: the thing exists and the caller may see it (else "not
+//! found"), the caller may act (else "forbidden", e.g. one's own request), the input, then the
+//! state machine (`model.rs`) on the state as read. The store repeats the state check inside
+//! its transaction (`WHERE state = 'pending'`), so a race lost between the read and the write
+//! is a conflict too, never a second decision.
+
+use keyhole_protocol::access::{AccessEventKind, AccessRequest, Grant, GrantState, RequestState};
+
+use super::model::{GrantAction, RequestAction, grant_transition, request_transition};
+use super::service::{AccessError, GrantScope, build_grant, check_text};
+use super::view::{effective_state, grant_view, may_revoke};
+use super::{Access, Caller, GrantEvent};
+use crate::policy::Policy;
+use crate::store::{AccessEventRow, ApproveOutcome, RequestRow, Reviewer, now_unix};
+use keyhole_protocol::api::Role;
+
+fn reviewer(caller: &Caller) -> Reviewer<'_> {
+    Reviewer {
+        subject: &caller.subject,
+        email: caller.email.as_deref(),
+        name: caller.name.as_deref(),
+    }
+}
+
+/// The 409 for a request that is no longer pending.
+fn not_pending(state: &str) -> AccessError {
+    AccessError::NotPending(state.to_owned())
+}
+
+impl Access {
+    /// Loads a request for review: visible, reviewable by the caller, still pending.
+    async fn for_review(
+        &self,
+        caller: &Caller,
+        policy: &Policy,
+        id: &str,
+        action: RequestAction,
+    ) -> Result<RequestRow, AccessError> {
+        let row = self.visible_request(caller, policy, id).await?;
+        policy
+            .check_review(
+                &caller.subject,
+                &caller.groups,
+                &row.new.requester,
+                &row.new.profile,
+            )
+            .map_err(AccessError::Review)?;
+        let state = effective_state(&row, now_unix())?;
+        request_transition(state, action).map_err(|_| not_pending(state.as_str()))?;
+        Ok(row)
+    }
+
+    /// Approves a request. With enough distinct approvals it becomes `approved` and its grant
+    /// starts now; otherwise the approval is recorded and the request stays pending.
+    pub async fn approve(
+        &self,
+        caller: &Caller,
+        id: &str,
+        comment: &str,
+    ) -> Result<AccessRequest, AccessError> {
+        let comment = check_text("comment", comment, false)?;
+        let policy = self.inner.policy.current();
+        let row = self
+            .for_review(caller, &policy, id, RequestAction::Approve)
+            .await?;
+        let profile = policy
+            .profile(&row.new.profile)
+            .ok_or(AccessError::RequestNotFound)?;
+        let now = now_unix();
+        let grant = build_grant(profile, &row.new, now);
+        let outcome = self
+            .inner
+            .store
+            .approve_request(id, &reviewer(caller), &comment, now, &grant)
+            .await?;
+        let by = Some((caller.subject.clone(), comment));
+        match outcome {
+            ApproveOutcome::AlreadyReviewed => return Err(AccessError::AlreadyReviewed),
+            ApproveOutcome::NotPending(state) => return Err(not_pending(&state)),
+            ApproveOutcome::Recorded { approvals } => {
+                tracing::info!(request = id, approvals, by = %caller.subject, "approval recorded");
+                self.publish(
+                    AccessEventKind::RequestReviewed,
+                    &row.new,
+                    RequestState::Pending,
+                    None,
+                    by,
+                );
+            }
+            ApproveOutcome::Granted(g) => {
+                tracing::info!(request = id, grant = %g.id, by = %caller.subject, "request approved");
+                self.publish(
+                    AccessEventKind::RequestApproved,
+                    &row.new,
+                    RequestState::Approved,
+                    Some(g.id),
+                    by,
+                );
+            }
+        }
+        self.request_view(caller, &policy, self.load(id).await?)
+            .await
+    }
+
+    /// Denies a request, with a required comment. Final.
+    pub async fn deny(
+        &self,
+        caller: &Caller,
+        id: &str,
+        comment: &str,
+    ) -> Result<AccessRequest, AccessError> {
+        let comment = check_text("comment", comment, true)?;
+        let policy = self.inner.policy.current();
+        let row = self
+            .for_review(caller, &policy, id, RequestAction::Deny)
+            .await?;
+        let now = now_unix();
+        let event = AccessEventRow {
+            at: now,
+            kind: "request_denied".into(),
+            actor: caller.subject.clone(),
+            request_id: id.to_owned(),
+            grant_id: None,
+            reason: None,
+            comment: Some(comment.clone()),
+        };
+        let who = reviewer(caller);
+        let moved = self
+            .inner
+            .store
+            .close_request(
+                id,
+                "denied",
+                &caller.subject,
+                Some((&who, &comment)),
+                now,
+                &event,
+            )
+            .await?;
+        if moved.is_none() {
+            return Err(not_pending(&self.inner.store.state_at(id, now).await?));
+        }
+        tracing::info!(request = id, by = %caller.subject, "request denied");
+        let by = Some((caller.subject.clone(), comment));
+        self.publish(
+            AccessEventKind::RequestDenied,
+            &row.new,
+            RequestState::Denied,
+            None,
+            by,
+        );
+        self.request_view(caller, &policy, self.load(id).await?)
+            .await
+    }
+
+    /// Cancels one's own pending request.
+    pub async fn cancel(&self, caller: &Caller, id: &str) -> Result<AccessRequest, AccessError> {
+        let policy = self.inner.policy.current();
+        let row = self.visible_request(caller, &policy, id).await?;
+        if row.new.requester != caller.subject {
+            return Err(AccessError::Forbidden(
+                "only the requester can cancel a request".into(),
+            ));
+        }
+        let now = now_unix();
+        let state = effective_state(&row, now)?;
+        request_transition(state, RequestAction::Cancel)
+            .map_err(|_| not_pending(state.as_str()))?;
+        let event = AccessEventRow {
+            at: now,
+            kind: "request_cancelled".into(),
+            actor: caller.subject.clone(),
+            request_id: id.to_owned(),
+            grant_id: None,
+            reason: None,
+            comment: None,
+        };
+        let moved = self
+            .inner
+            .store
+            .close_request(id, "cancelled", &caller.subject, None, now, &event)
+            .await?;
+        if moved.is_none() {
+            return Err(not_pending(&self.inner.store.state_at(id, now).await?));
+        }
+        self.publish(
+            AccessEventKind::RequestCancelled,
+            &row.new,
+            RequestState::Cancelled,
+            None,
+            None,
+        );
+        self.request_view(caller, &policy, self.load(id).await?)
+            .await
+    }
+
+    /// Grants in `scope`, newest first.
+    pub async fn list_grants(
+        &self,
+        caller: &Caller,
+        scope: GrantScope,
+    ) -> Result<Vec<Grant>, AccessError> {
+        let policy = self.inner.policy.current();
+        let now = now_unix();
+        let rows = match scope {
+            GrantScope::Mine => {
+                self.inner
+                    .store
+                    .grants(Some(&caller.subject), None, 500)
+                    .await?
+            }
+            GrantScope::Active => {
+                let overseer = caller.has(Role::Auditor) || caller.has(Role::Admin);
+                if !overseer && policy.approvable_profiles(&caller.groups).is_empty() {
+                    return Err(AccessError::Forbidden(
+                        "only approvers, auditors and admins see every active grant".into(),
+                    ));
+                }
+                self.inner
+                    .store
+                    .grants(None, Some("active"), 500)
+                    .await?
+                    .into_iter()
+                    .filter(|g| g.expires_at > now)
+                    .filter(|g| overseer || policy.may_approve(&caller.groups, &g.profile))
+                    .collect()
+            }
+        };
+        rows.into_iter()
+            .map(|g| grant_view(&policy, caller, g, now))
+            .collect()
+    }
+
+    /// Revokes an active grant (approvers of its profile, admins), with a required reason.
+    /// Every terminal under it is told at once through [`Access::grant_events`].
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        id: &str,
+        reason: &str,
+    ) -> Result<Grant, AccessError> {
+        let policy = self.inner.policy.current();
+        let grant = self.visible_grant(caller, &policy, id).await?;
+        if !may_revoke(&policy, caller, &grant.profile) {
+            return Err(AccessError::Forbidden(
+                "only approvers of this profile and admins can revoke its grants".into(),
+            ));
+        }
+        let reason = check_text("reason", reason, true)?;
+        let now = now_unix();
+        let state = GrantState::parse(&grant.state).unwrap_or(GrantState::Expired);
+        let state = if state == GrantState::Active && grant.expires_at <= now {
+            GrantState::Expired
+        } else {
+            state
+        };
+        grant_transition(state, GrantAction::Revoke)
+            .map_err(|_| AccessError::GrantNotActive(state.as_str().into()))?;
+        let store = &self.inner.store;
+        if !store
+            .revoke_grant(id, &caller.subject, &reason, now, &grant.request_id)
+            .await?
+        {
+            let now_state = store.grant(id).await?.map(|g| g.state).unwrap_or_default();
+            return Err(AccessError::GrantNotActive(now_state));
+        }
+        self.publish_grant_end(GrantEvent::Revoked {
+            grant_id: id.to_owned(),
+            reason: reason.clone(),
+            by: caller.subject.clone(),
+        });
+        let req = self.load(&grant.request_id).await?;
+        self.publish(
+            AccessEventKind::GrantRevoked,
+            &req.new,
+            RequestState::Approved,
+            Some(id.to_owned()),
+            Some((caller.subject.clone(), reason)),
+        );
+        let updated = store.grant(id).await?.ok_or(AccessError::GrantNotFound)?;
+        grant_view(&policy, caller, updated, now)
+    }
+}

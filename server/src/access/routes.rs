@@ -1,0 +1,227 @@
+//! HTTP routes of the access broker. Each handler extracts, calls the service, maps the result;
+//! the CSRF and Origin checks of every POST are the global guard's (`http::router`).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::Stream;
+use keyhole_protocol::access::{
+    AccessRequest, CreateRequest, Grant, PolicyView, ProfileInfo, ReviewBody, RevokeBody,
+};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{AccessError, Caller, GrantScope, RequestScope};
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::policy::ReviewDenied;
+use crate::state::AppState;
+
+/// How often an idle event stream sends a keep-alive comment (proxies drop silent streams).
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The routes, to be nested under `/api`.
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .route("/profiles", get(profiles))
+        .route("/requests", get(list_requests).post(create_request))
+        .route("/requests/{id}", get(get_request))
+        .route("/requests/{id}/approve", post(approve))
+        .route("/requests/{id}/deny", post(deny))
+        .route("/requests/{id}/cancel", post(cancel))
+        .route("/grants", get(list_grants))
+        .route("/grants/{id}/revoke", post(revoke))
+        .route("/events", get(events))
+        .route("/policy", get(policy))
+        .route("/openapi.json", get(openapi))
+}
+
+impl From<AccessError> for AppError {
+    fn from(e: AccessError) -> Self {
+        let msg = e.to_string();
+        match e {
+            AccessError::Invalid(_) | AccessError::Denied(_) => AppError::Unprocessable(msg),
+            AccessError::UnknownProfile(_)
+            | AccessError::RequestNotFound
+            | AccessError::GrantNotFound
+            | AccessError::Review(ReviewDenied::UnknownProfile) => AppError::NotFound(msg),
+            AccessError::Forbidden(_) | AccessError::Review(_) => AppError::Forbidden(msg),
+            AccessError::AlreadyReviewed
+            | AccessError::NotPending(_)
+            | AccessError::GrantNotActive(_) => AppError::Conflict(msg),
+            AccessError::Store(e) => AppError::internal(e),
+        }
+    }
+}
+
+/// A JSON body whose parse errors are our `{error, message}` 400s.
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> AppResult<T> {
+    b.map(|Json(v)| v)
+        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
+}
+
+#[derive(Deserialize)]
+struct ScopeQuery {
+    scope: Option<String>,
+}
+
+async fn profiles(State(s): State<AppState>, user: CurrentUser) -> Json<Vec<ProfileInfo>> {
+    Json(s.access.profiles(&Caller::from(&user)))
+}
+
+async fn create_request(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    b: Result<Json<CreateRequest>, JsonRejection>,
+) -> AppResult<(axum::http::StatusCode, Json<AccessRequest>)> {
+    let req = s
+        .access
+        .create_request(&Caller::from(&user), &body(b)?)
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(req)))
+}
+
+async fn list_requests(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ScopeQuery>,
+) -> AppResult<Json<Vec<AccessRequest>>> {
+    let scope = match q.scope.as_deref().unwrap_or("mine") {
+        "mine" => RequestScope::Mine,
+        "pending" => RequestScope::Pending,
+        "all" => RequestScope::All,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "unknown scope `{other}`: use mine, pending or all"
+            )));
+        }
+    };
+    Ok(Json(
+        s.access.list_requests(&Caller::from(&user), scope).await?,
+    ))
+}
+
+async fn get_request(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<AccessRequest>> {
+    Ok(Json(s.access.get_request(&Caller::from(&user), &id).await?))
+}
+
+async fn approve(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    b: Result<Json<ReviewBody>, JsonRejection>,
+) -> AppResult<Json<AccessRequest>> {
+    let b = body(b)?;
+    Ok(Json(
+        s.access
+            .approve(&Caller::from(&user), &id, &b.comment)
+            .await?,
+    ))
+}
+
+async fn deny(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    b: Result<Json<ReviewBody>, JsonRejection>,
+) -> AppResult<Json<AccessRequest>> {
+    let b = body(b)?;
+    Ok(Json(
+        s.access.deny(&Caller::from(&user), &id, &b.comment).await?,
+    ))
+}
+
+async fn cancel(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<AccessRequest>> {
+    Ok(Json(s.access.cancel(&Caller::from(&user), &id).await?))
+}
+
+async fn list_grants(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ScopeQuery>,
+) -> AppResult<Json<Vec<Grant>>> {
+    let scope = match q.scope.as_deref().unwrap_or("mine") {
+        "mine" => GrantScope::Mine,
+        "active" => GrantScope::Active,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "unknown scope `{other}`: use mine or active"
+            )));
+        }
+    };
+    Ok(Json(
+        s.access.list_grants(&Caller::from(&user), scope).await?,
+    ))
+}
+
+async fn revoke(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    b: Result<Json<RevokeBody>, JsonRejection>,
+) -> AppResult<Json<Grant>> {
+    let b = body(b)?;
+    Ok(Json(
+        s.access
+            .revoke(&Caller::from(&user), &id, &b.reason)
+            .await?,
+    ))
+}
+
+async fn policy(State(s): State<AppState>, user: CurrentUser) -> AppResult<Json<PolicyView>> {
+    Ok(Json(s.access.policy_view(&Caller::from(&user))?))
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(super::openapi::document())
+}
+
+/// `GET /api/events`: Server-Sent Events of the changes the caller may see. Starts with a
+/// `ready` event (so a client knows it is subscribed), sends `resync` if it fell behind (the
+/// client should refetch), and ends when the server shuts down.
+async fn events(
+    State(s): State<AppState>,
+    user: CurrentUser,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let caller = Caller::from(&user);
+    let rx = s.access.live_events();
+    let access = s.access.clone();
+    let shutdown = s.shutdown.clone();
+    let ready = futures::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
+    let live = futures::stream::unfold(rx, move |mut rx| {
+        let (access, caller, shutdown) = (access.clone(), caller.clone(), shutdown.clone());
+        async move {
+            loop {
+                let next = tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    r = rx.recv() => r,
+                };
+                let event = match next {
+                    Ok(ev) if access.may_see_event(&caller, &ev) => Event::default()
+                        .event(ev.kind.as_str())
+                        .json_data(&ev)
+                        .unwrap_or_else(|_| Event::default().event("resync").data("{}")),
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+                    Err(RecvError::Closed) => return None,
+                };
+                return Some((Ok(event), rx));
+            }
+        }
+    });
+    Sse::new(futures::StreamExt::chain(ready, live))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}

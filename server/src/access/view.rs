@@ -1,0 +1,194 @@
+//! Who may see what, and stored rows → API types.
+//!
+//! Visibility is one rule for requests and grants alike: the requester (holder), approvers of
+//! the profile, auditors and admins. Anyone else gets "not found", never "forbidden", so that
+//! request and grant ids cannot be probed.
+
+use keyhole_protocol::access::{
+    AccessRequest, Grant, GrantState, Person, PodRef, RequestState, Review, Verdict,
+};
+use keyhole_protocol::api::Role;
+
+use super::service::AccessError;
+use super::{Access, Caller};
+use crate::policy::Policy;
+use crate::store::{GrantRow, RequestRow, StoreError, now_unix};
+
+/// Whether `caller` may see things of `owner` under `profile`.
+pub(super) fn may_see(policy: &Policy, caller: &Caller, owner: &str, profile: &str) -> bool {
+    caller.subject == owner
+        || caller.has(Role::Auditor)
+        || caller.has(Role::Admin)
+        || policy.may_approve(&caller.groups, profile)
+}
+
+/// Whether `caller` may revoke a grant of `profile`: an approver of it, or an admin.
+pub(super) fn may_revoke(policy: &Policy, caller: &Caller, profile: &str) -> bool {
+    caller.has(Role::Admin) || policy.may_approve(&caller.groups, profile)
+}
+
+/// A request's state as of `now` (a pending one past its deadline is expired already).
+pub(super) fn effective_state(row: &RequestRow, now: i64) -> Result<RequestState, StoreError> {
+    let state = RequestState::parse(&row.state)
+        .ok_or_else(|| StoreError::Corrupt(format!("request state {:?}", row.state)))?;
+    Ok(match state {
+        RequestState::Pending if row.new.pending_expires_at <= now => RequestState::Expired,
+        s => s,
+    })
+}
+
+fn grant_state(row: &GrantRow, now: i64) -> Result<GrantState, StoreError> {
+    let state = GrantState::parse(&row.state)
+        .ok_or_else(|| StoreError::Corrupt(format!("grant state {:?}", row.state)))?;
+    Ok(match state {
+        GrantState::Active if row.expires_at <= now => GrantState::Expired,
+        s => s,
+    })
+}
+
+impl Access {
+    /// A request that must exist.
+    pub(super) async fn load(&self, id: &str) -> Result<RequestRow, AccessError> {
+        self.inner
+            .store
+            .request(id)
+            .await?
+            .ok_or(AccessError::RequestNotFound)
+    }
+
+    /// A request the caller may see, else "not found".
+    pub(super) async fn visible_request(
+        &self,
+        caller: &Caller,
+        policy: &Policy,
+        id: &str,
+    ) -> Result<RequestRow, AccessError> {
+        match self.inner.store.request(id).await? {
+            Some(r) if may_see(policy, caller, &r.new.requester, &r.new.profile) => Ok(r),
+            _ => Err(AccessError::RequestNotFound),
+        }
+    }
+
+    /// A grant the caller may see, else "not found".
+    pub(super) async fn visible_grant(
+        &self,
+        caller: &Caller,
+        policy: &Policy,
+        id: &str,
+    ) -> Result<GrantRow, AccessError> {
+        match self.inner.store.grant(id).await? {
+            Some(g) if may_see(policy, caller, &g.subject, &g.profile) => Ok(g),
+            _ => Err(AccessError::GrantNotFound),
+        }
+    }
+
+    /// The API view of a request, with its reviews, its grant and what the caller may do.
+    pub(super) async fn request_view(
+        &self,
+        caller: &Caller,
+        policy: &Policy,
+        row: RequestRow,
+    ) -> Result<AccessRequest, AccessError> {
+        let now = now_unix();
+        let state = effective_state(&row, now)?;
+        let reviews = self.inner.store.reviews(&row.new.id).await?;
+        let grant = match state {
+            RequestState::Approved => self.inner.store.grant_of_request(&row.new.id).await?,
+            _ => None,
+        };
+        let reviewed = reviews.iter().any(|r| r.reviewer == caller.subject);
+        let pending = state == RequestState::Pending;
+        let can_review = pending
+            && !reviewed
+            && policy
+                .check_review(
+                    &caller.subject,
+                    &caller.groups,
+                    &row.new.requester,
+                    &row.new.profile,
+                )
+                .is_ok();
+        let n = row.new;
+        Ok(AccessRequest {
+            can_cancel: pending && n.requester == caller.subject,
+            can_review,
+            grant: grant
+                .map(|g| grant_view(policy, caller, g, now))
+                .transpose()?,
+            reviews: reviews
+                .into_iter()
+                .map(|r| Review {
+                    reviewer: Person {
+                        subject: r.reviewer,
+                        email: r.reviewer_email,
+                        name: r.reviewer_name,
+                    },
+                    verdict: if r.verdict == "deny" {
+                        Verdict::Deny
+                    } else {
+                        Verdict::Approve
+                    },
+                    comment: r.comment,
+                    at: r.at,
+                })
+                .collect(),
+            id: n.id,
+            requester: Person {
+                subject: n.requester,
+                email: n.requester_email,
+                name: n.requester_name,
+            },
+            profile: n.profile,
+            reason: n.reason,
+            duration_seconds: n.duration_seconds,
+            pod: n
+                .pod_namespace
+                .zip(n.pod_name)
+                .map(|(namespace, name)| PodRef { namespace, name }),
+            state,
+            created_at: n.created_at,
+            pending_expires_at: n.pending_expires_at,
+            decided_at: row.decided_at,
+            decided_by: row.decided_by,
+            required_approvals: n.required_approvals.max(0) as u32,
+        })
+    }
+}
+
+/// The API view of a grant.
+pub(super) fn grant_view(
+    policy: &Policy,
+    caller: &Caller,
+    g: GrantRow,
+    now: i64,
+) -> Result<Grant, AccessError> {
+    let state = grant_state(&g, now)?;
+    Ok(Grant {
+        can_revoke: state == GrantState::Active && may_revoke(policy, caller, &g.profile),
+        pod: g
+            .pod_namespace
+            .zip(g.pod_name)
+            .map(|(namespace, name)| PodRef { namespace, name }),
+        holder: Person {
+            subject: g.subject,
+            email: g.holder_email,
+            name: g.holder_name,
+        },
+        id: g.id,
+        request_id: g.request_id,
+        kube_user: g.kube_user,
+        profile: g.profile,
+        kubernetes_groups: g.kubernetes_groups,
+        namespaces: g.namespaces,
+        capabilities: g.capabilities,
+        reason: g.reason,
+        state,
+        starts_at: g.starts_at,
+        expires_at: g.expires_at,
+        revoked_at: (state == GrantState::Revoked)
+            .then_some(g.ended_at)
+            .flatten(),
+        revoked_by: g.revoked_by,
+        revoke_reason: g.revoke_reason,
+    })
+}
