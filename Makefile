@@ -49,6 +49,9 @@ test: lint unit e2e
 ## bench: performance benchmarks (numbers go to docs/performance.md)
 bench: setup
 	$(CARGO) bench --locked -p keyhole --bench policy
+	$(CARGO) bench --locked -p keyhole --bench access
+	$(CARGO) bench --locked -p keyhole --bench terminal
+	$(CARGO) bench --locked -p devstack --bench exec
 
 clean:
 	rm -rf dist end2end/artifacts

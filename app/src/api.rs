@@ -83,6 +83,12 @@ async fn send<T: DeserializeOwned>(
         .as_string()
         .unwrap_or_default();
     if status == 401 {
+        // The session ended (idle timeout, absolute lifetime, logout in
+        // another tab): go to login, coming back here afterwards. The initial
+        // session probe and logout handle 401 themselves.
+        if path != "/api/session" && path != "/auth/logout" {
+            crate::session::hard_navigate(&crate::session::login_url_for_here());
+        }
         return Err(ApiFailure::Unauthenticated);
     }
     if !(200..300).contains(&status) {

@@ -21,7 +21,18 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Default)]
 pub struct LogHub {
     /// A std mutex: only touched for a moment, never across an `.await`.
-    followed: Mutex<HashMap<PathBuf, (usize, Arc<Notify>)>>,
+    followed: Mutex<HashMap<PathBuf, Followed>>,
+}
+
+/// One followed log file.
+#[derive(Debug)]
+struct Followed {
+    /// Live followers; the entry goes when this drops to zero.
+    count: usize,
+    /// Wakes followers after an append.
+    notify: Arc<Notify>,
+    /// Container name written in generated lines.
+    component: String,
 }
 
 /// Keeps a file in the ticker's set while a follower lives.
@@ -38,8 +49,8 @@ impl Drop for FollowGuard {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(entry) = map.get_mut(&self.path) {
-            entry.0 -= 1;
-            if entry.0 == 0 {
+            entry.count -= 1;
+            if entry.count == 0 {
                 map.remove(&self.path);
             }
         }
@@ -47,22 +58,22 @@ impl Drop for FollowGuard {
 }
 
 impl LogHub {
-    fn follow(self: &Arc<Self>, path: &Path) -> (FollowGuard, Arc<Notify>) {
+    fn follow(self: &Arc<Self>, path: &Path, component: &str) -> (FollowGuard, Arc<Notify>) {
         let mut map = self
             .followed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = map
-            .entry(path.to_owned())
-            .or_insert_with(|| (0, Arc::new(Notify::new())));
-        entry.0 += 1;
-        (
-            FollowGuard {
-                hub: self.clone(),
-                path: path.to_owned(),
-            },
-            entry.1.clone(),
-        )
+        let entry = map.entry(path.to_owned()).or_insert_with(|| Followed {
+            count: 0,
+            notify: Arc::new(Notify::new()),
+            component: component.to_owned(),
+        });
+        entry.count += 1;
+        let guard = FollowGuard {
+            hub: self.clone(),
+            path: path.to_owned(),
+        };
+        (guard, entry.notify.clone())
     }
 
     /// Appends a line to each followed log once a second until `shutdown`.
@@ -75,22 +86,17 @@ impl LogHub {
                 _ = tick.tick() => {}
                 () = shutdown.cancelled() => return,
             }
-            let targets: Vec<(PathBuf, Arc<Notify>)> = {
+            let targets: Vec<(PathBuf, Arc<Notify>, String)> = {
                 let map = self
                     .followed
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 map.iter()
-                    .map(|(p, (_, notify))| (p.clone(), notify.clone()))
+                    .map(|(p, f)| (p.clone(), f.notify.clone(), f.component.clone()))
                     .collect()
             };
-            for (path, notify) in targets {
+            for (path, notify, component) in targets {
                 n += 1;
-                let component = path
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or("app")
-                    .to_owned();
                 let line = log_line(&component, time::OffsetDateTime::now_utc(), n);
                 if let Err(e) = append(&path, &line).await {
                     tracing::debug!(path = %path.display(), error = %e, "cannot append log line");
@@ -183,6 +189,7 @@ pub async fn read_log(path: &Path, req: &LogRequest) -> std::io::Result<Vec<u8>>
 pub async fn follow_log(
     hub: &Arc<LogHub>,
     path: &Path,
+    container: &str,
     req: &LogRequest,
     shutdown: CancellationToken,
 ) -> std::io::Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static> {
@@ -191,7 +198,7 @@ pub async fn follow_log(
     file.read_to_end(&mut initial).await?;
     let offset = initial.len() as u64;
     let first = tail(&initial, req.tail_lines).to_vec();
-    let (guard, notify) = hub.follow(path);
+    let (guard, notify) = hub.follow(path, container);
     file.seek(std::io::SeekFrom::Start(offset)).await?;
 
     struct State {

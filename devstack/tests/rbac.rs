@@ -427,3 +427,26 @@ fn impersonated_identity_and_its_rights() {
             .allowed
     );
 }
+
+#[test]
+fn logs_only_group_reads_logs_but_cannot_exec() {
+    // The `payments-logs` profile of the demo policy impersonates
+    // keyhole:payments-logs; deploy/rbac gives that group read-only rights.
+    let cluster = Cluster::builtin();
+    let req = imp(
+        Some("alice@example.test"),
+        &["keyhole:payments-logs"],
+        &[],
+        None,
+    );
+    let alice = impersonate(&cluster.rbac, &gateway(), &req).unwrap();
+    let can = |verb: &str, resource: &str, ns: &str| {
+        cluster
+            .rbac
+            .authorize(&alice, &res(verb, "", resource, ns, "p"))
+            .allowed
+    };
+    assert!(can("get", "pods/log", "payments") && can("list", "pods", "payments"));
+    assert!(!can("get", "pods/exec", "payments") && !can("create", "pods/exec", "payments"));
+    assert!(!can("get", "pods/log", "search"));
+}

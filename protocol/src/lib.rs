@@ -7,7 +7,9 @@
 //! - [`api`]: JSON bodies of the REST API (`/api/...`).
 //! - [`access`]: requests, reviews, grants and live events (`/api/requests`, …).
 //! - [`error`]: the JSON error body every failing API call returns.
+//! - [`terminal`]: the terminal WebSocket messages and the pod list of a grant.
 
 pub mod access;
 pub mod api;
 pub mod error;
+pub mod terminal;

@@ -8,6 +8,8 @@
 //! - [`access`]: requests, approvals, time-bound grants, live events, webhooks.
 //! - [`policy`]: the policy file (profiles, approvals, roles); pure decisions.
 //! - [`store`]: SQLite/PostgreSQL state through one code path.
+//! - [`kube`]: the Kubernetes client that impersonates grant holders.
+//! - [`terminal`]: pods, logs and the browser terminal (WebSocket ↔ pods/exec).
 //! - [`error`]: the HTTP error type.
 //!
 //! Dependencies point one way: `http` → domain modules (`auth`, …) →
@@ -23,9 +25,11 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod kube;
 pub mod policy;
 pub mod state;
 pub mod store;
+pub mod terminal;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -108,6 +112,9 @@ async fn build_state(
         }
         _ => None,
     };
+    let kube = kube::KubeGateway::from_config(&config.kubernetes)
+        .await
+        .context("cannot configure the Kubernetes client")?;
     let roles: Arc<dyn RoleSource> = Arc::new(policy.clone());
     let (oidc, dev_idp, idp_guard) = match &config.oidc {
         Some(oidc) => (oidc.clone(), false, None),
@@ -131,6 +138,7 @@ async fn build_state(
         auth,
         policy,
         access,
+        terminal: terminal::Terminal::new(kube),
         shutdown,
     };
     Ok((

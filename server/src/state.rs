@@ -27,6 +27,8 @@ pub struct AppState {
     pub policy: PolicyHandle,
     /// The access broker: requests, reviews, grants, live events.
     pub access: Access,
+    /// Pods, logs and terminals (the impersonating Kubernetes client, session hooks).
+    pub terminal: crate::terminal::Terminal,
     /// Cancelled when the server shuts down; long-lived streams watch it.
     pub shutdown: CancellationToken,
 }

@@ -44,8 +44,14 @@ fn NavLinks() -> impl IntoView {
         session.me().map(|_| {
             let lead = session.has(Role::Lead);
             let auditor = session.has(Role::Auditor);
+            let requester = session.has(Role::Engineer) || lead;
+            let admin = session.has(Role::Admin);
             view! {
                 <A href="/" exact=true>"Overview"</A>
+                {requester.then(|| view! { <A href="/requests" exact=true attr:data-testid="nav-requests">"Requests"</A> })}
+                {requester.then(|| view! { <A href="/pods" attr:data-testid="nav-pods">"Pods"</A> })}
+                {(lead || admin).then(|| view! { <A href="/approvals" attr:data-testid="nav-approvals">"Approvals"</A> })}
+                {admin.then(|| view! { <A href="/admin/policy" attr:data-testid="nav-policy">"Policy"</A> })}
                 {lead.then(|| view! { <span class="nav-role">"Lead"</span> })}
                 {auditor.then(|| view! { <span class="nav-role">"Auditor"</span> })}
             }

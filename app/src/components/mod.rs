@@ -1,4 +1,5 @@
 //! Shared components.
 
+pub mod error_view;
 pub mod guard;
 pub mod layout;

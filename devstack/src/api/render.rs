@@ -42,6 +42,8 @@ pub fn pod(ns: &str, pod: &Pod) -> Value {
             json!({
                 "name": c.name, "image": c.image, "imagePullPolicy": "IfNotPresent", "resources": {},
                 "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+                // `kubectl attach -it` refuses a TTY unless the container declares one.
+                "stdin": true, "tty": true,
             })
         })
         .collect();
@@ -83,7 +85,7 @@ pub fn namespace(ns: &Namespace, created: OffsetDateTime) -> Value {
     json!({
         "kind": "Namespace",
         "apiVersion": "v1",
-        "metadata": {"name": ns.name, "uid": uuid::Uuid::new_v4(), "resourceVersion": "1",
+        "metadata": {"name": ns.name, "uid": crate::cluster::stable_uid(&format!("namespace/{}", ns.name)), "resourceVersion": "1",
                      "creationTimestamp": rfc3339(created), "labels": labels},
         "spec": {"finalizers": ["kubernetes"]},
         "status": {"phase": "Active"},

@@ -183,9 +183,15 @@ pub async fn log(
     let io = |e: std::io::Error| ApiError::Internal(format!("reading {}: {e}", path.display()));
     let body = if req.follow {
         Body::from_stream(
-            logs::follow_log(&state.logs, &path, &req, state.shutdown.clone())
-                .await
-                .map_err(io)?,
+            logs::follow_log(
+                &state.logs,
+                &path,
+                &container.name,
+                &req,
+                state.shutdown.clone(),
+            )
+            .await
+            .map_err(io)?,
         )
     } else {
         Body::from(logs::read_log(&path, &req).await.map_err(io)?)

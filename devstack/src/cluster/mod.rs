@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use model::{Container, Namespace, Pod, Token};
+pub use model::{Container, Namespace, Pod, Token, stable_uid};
 
 use crate::rbac::{Policy, RbacObject, UserInfo};
 

@@ -90,6 +90,20 @@ fn default_image() -> String {
     "registry.example.test/app:latest".to_owned()
 }
 
+/// A v4-shaped uuid derived from `key`, so uids survive restarts.
+pub fn stable_uid(key: &str) -> String {
+    let h = Sha256::digest(key.as_bytes());
+    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
 impl Pod {
     /// Fills the derived fields; called once when the cluster is loaded.
     pub(crate) fn finish(&mut self, namespace: &str) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message};
-use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
+use futures::{FutureExt as _, Sink, SinkExt as _, Stream, StreamExt as _};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_util::sync::CancellationToken;
 
@@ -201,14 +201,25 @@ where
     }
 }
 
+/// Reads what is available: waits for the first chunk, then takes whatever else is already
+/// buffered (a PTY hands out at most 4 KiB per read) without waiting, so bulk output goes out
+/// in fewer, larger messages while a single keystroke echo is sent at once.
 async fn read_some(
     reader: &mut Option<Box<dyn AsyncRead + Send + Unpin>>,
     buf: &mut [u8],
 ) -> std::io::Result<usize> {
-    match reader {
-        Some(r) => r.read(buf).await,
-        None => std::future::pending().await,
+    let Some(r) = reader else {
+        return std::future::pending().await;
+    };
+    let mut filled = r.read(buf).await?;
+    while filled > 0 && buf.len() - filled >= 4096 {
+        // `read` is cancel-safe, so a read that would block can simply be dropped.
+        match r.read(&mut buf[filled..]).now_or_never() {
+            Some(Ok(n)) if n > 0 => filled += n,
+            _ => break,
+        }
     }
+    Ok(filled)
 }
 
 /// Socket → process, until the client closes or breaks the protocol.

@@ -191,12 +191,16 @@ async fn openapi() -> Json<serde_json::Value> {
 
 /// `GET /api/events`: Server-Sent Events of the changes the caller may see. Starts with a
 /// `ready` event (so a client knows it is subscribed), sends `resync` if it fell behind (the
-/// client should refetch), and ends when the server shuts down.
+/// client should refetch), and ends when the server shuts down or the session's absolute
+/// lifetime is over.
 async fn events(
     State(s): State<AppState>,
     user: CurrentUser,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let caller = Caller::from(&user);
+    // The stream must not outlive the session it was opened with (absolute lifetime).
+    let left = (user.session_expires_at - crate::store::now_unix()).max(0) as u64;
+    let session_end = tokio::time::Instant::now() + Duration::from_secs(left);
     let rx = s.access.live_events();
     let access = s.access.clone();
     let shutdown = s.shutdown.clone();
@@ -207,6 +211,7 @@ async fn events(
             loop {
                 let next = tokio::select! {
                     _ = shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep_until(session_end) => return None,
                     r = rx.recv() => r,
                 };
                 let event = match next {

@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(crate::auth::routes::api_router())
         .merge(crate::access::routes::api_router())
+        .merge(crate::terminal::routes::api_router())
         .fallback(api_not_found);
     Router::new()
         .merge(health::router())

@@ -11,6 +11,7 @@
 mod access;
 mod auth_events;
 mod sessions;
+mod terminal;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use access::{
 };
 pub use auth_events::AuthEvent;
 pub use sessions::SessionStore;
+pub use terminal::{NewTerminalSession, TerminalSessionRow};
 
 /// Which database the URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

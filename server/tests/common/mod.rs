@@ -4,10 +4,12 @@
 
 #![allow(dead_code)]
 
+pub mod access;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use devstack::idp::{IdpClient, IdpOptions, RunningIdp};
+use devstack::idp::{IdpClient, IdpOptions, IdpUser, RunningIdp};
 use keyhole::config::Config;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -38,6 +40,22 @@ pub struct Options {
     pub issuer_override: Option<String>,
     /// Reuse this IdP.
     pub idp: Option<RunningIdp>,
+    /// IdP users besides the demo users (alice, bob, carol), e.g. [`user`]`("dave", &[…])`.
+    pub extra_users: Vec<IdpUser>,
+    /// Policy YAML, written to `<dir>/policy.yaml` and used instead of the built-in one.
+    pub policy: Option<String>,
+}
+
+/// A click-to-login IdP user `name` (`sub` = `devidp-<name>`, e-mail `<name>@example.test`).
+pub fn user(name: &str, groups: &[&str]) -> IdpUser {
+    IdpUser {
+        username: name.to_owned(),
+        password: None,
+        sub: format!("devidp-{name}"),
+        email: format!("{name}@example.test"),
+        name: name.to_owned(),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+    }
 }
 
 impl TestServer {
@@ -69,6 +87,13 @@ impl TestServer {
                     client_secret: CLIENT_SECRET.into(),
                     redirect_uris: vec![format!("{url}/auth/callback")],
                 }],
+                users: if opts.extra_users.is_empty() {
+                    Vec::new()
+                } else {
+                    let mut users = IdpUser::demo_users();
+                    users.extend(opts.extra_users);
+                    users
+                },
                 ..Default::default()
             })
             .await
@@ -78,7 +103,7 @@ impl TestServer {
         let issuer = opts
             .issuer_override
             .unwrap_or_else(|| idp.issuer().to_owned());
-        let env: Vec<(String, String)> = vec![
+        let mut env: Vec<(String, String)> = vec![
             ("KEYHOLE_PUBLIC_URL".into(), url.clone()),
             ("KEYHOLE_DIST_DIR".into(), dist.display().to_string()),
             ("KEYHOLE_DATA_DIR".into(), dir.display().to_string()),
@@ -87,6 +112,11 @@ impl TestServer {
             ("KEYHOLE_OIDC_CLIENT_ID".into(), CLIENT_ID.into()),
             ("KEYHOLE_OIDC_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
         ];
+        if let Some(policy) = &opts.policy {
+            let file = dir.join("policy.yaml");
+            std::fs::write(&file, policy).unwrap();
+            env.push(("KEYHOLE_POLICY_FILE".into(), file.display().to_string()));
+        }
         let config = Config::load(None, env).unwrap();
         let (stop, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(keyhole::run(config, listener, async move {
@@ -326,4 +356,40 @@ pub fn param(url: &str, key: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
+}
+
+/// A client WebSocket to Keyhole (terminal tests).
+pub type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a WebSocket to `path` on `base` with an optional session cookie value and Origin.
+/// A refused handshake gives `Err((status, body))`.
+pub async fn ws_connect(
+    base: &str,
+    path: &str,
+    session_cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Result<WsStream, (u16, String)> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}{path}", base.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().unwrap();
+    if let Some(c) = session_cookie {
+        req.headers_mut()
+            .insert("cookie", format!("keyhole_session={c}").parse().unwrap());
+    }
+    if let Some(o) = origin {
+        req.headers_mut().insert("origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            let body = res
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            Err((res.status().as_u16(), body))
+        }
+        Err(e) => panic!("websocket connect failed: {e}"),
+    }
 }

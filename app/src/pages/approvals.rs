@@ -1,0 +1,127 @@
+//! `/approvals`: the lead's page. The pending queue (live: new requests appear without a
+//! reload) with approve/deny and a comment, and the active grants they oversee, with revoke.
+
+use keyhole_protocol::access::{AccessRequest, Grant};
+use keyhole_protocol::api::Role;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::access_actions::{ReviewBox, RevokeBox};
+use super::access_live::{format_left, format_span, format_time, use_clock, use_live_version};
+use crate::api;
+use crate::components::guard::RequireRole;
+use crate::session::use_session;
+
+/// `/approvals`.
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    view! { <RequireRole roles=vec![Role::Lead, Role::Admin]><Approvals/></RequireRole> }
+}
+
+#[component]
+fn Approvals() -> impl IntoView {
+    let version = use_live_version();
+    let now = use_clock();
+    let pending = RwSignal::new(None::<Vec<AccessRequest>>);
+    let grants = RwSignal::new(None::<Vec<Grant>>);
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        version.track();
+        spawn_local(async move {
+            match api::get::<Vec<AccessRequest>>("/api/requests?scope=pending").await {
+                Ok(r) => pending.set(Some(r)),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            match api::get::<Vec<Grant>>("/api/grants?scope=active").await {
+                Ok(g) => grants.set(Some(g)),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    });
+    view! {
+        <section class="page-head">
+            <h1>"Approvals"</h1>
+            <p class="muted">"Requests for profiles you approve appear here as they arrive."</p>
+        </section>
+        {move || error.get().map(|e| view! { <div class="alert alert-error" role="alert">{e}</div> })}
+        <div class="access-columns">
+            <section class="card" data-testid="pending-queue">
+                <h2>"Pending"</h2>
+                {move || match pending.get() {
+                    None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+                    Some(r) if r.is_empty() => view! { <p class="muted" data-testid="queue-empty">"Nothing waits for you."</p> }.into_any(),
+                    Some(r) => view! {
+                        <ul class="request-list">
+                            {r.into_iter().map(|r| view! { <PendingItem r now version/> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }}
+            </section>
+            <section class="card" data-testid="active-grants">
+                <h2>"Active grants"</h2>
+                {move || match grants.get() {
+                    None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+                    Some(g) if g.is_empty() => view! { <p class="muted">"No active grants."</p> }.into_any(),
+                    Some(g) => view! {
+                        <ul class="request-list">
+                            {g.into_iter().map(|g| view! { <GrantItem g now version/> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }}
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn PendingItem(r: AccessRequest, now: RwSignal<i64>, version: RwSignal<u32>) -> impl IntoView {
+    let session = use_session();
+    let own = session
+        .me()
+        .is_some_and(|m| m.subject == r.requester.subject);
+    let approvals = r.reviews.len();
+    let deadline = r.pending_expires_at;
+    let note = if own {
+        Some("Your own request: another approver must decide.")
+    } else if !r.can_review {
+        Some("You have reviewed this request; it waits for more approvals.")
+    } else {
+        None
+    };
+    view! {
+        <li class="request-item" data-testid="pending-item" data-id=r.id.clone()>
+            <div class="row">
+                <strong data-testid="requester">{r.requester.display().to_owned()}</strong>
+                <span class="pill">{r.profile.clone()}</span>
+                <span class="muted small">{format_span(r.duration_seconds)} " · asked " {format_time(r.created_at)}</span>
+                <a class="small" href=format!("/requests/{}", r.id)>"Details"</a>
+            </div>
+            <p class="reason" data-testid="pending-reason">{r.reason.clone()}</p>
+            <p class="muted small">
+                {approvals} " of " {r.required_approvals} " approval(s) · expires in "
+                {move || format_left(deadline - now.get())}
+            </p>
+            {match note {
+                Some(n) => view! { <p class="hint">{n}</p> }.into_any(),
+                None => view! { <ReviewBox request_id=r.id.clone() version/> }.into_any(),
+            }}
+        </li>
+    }
+}
+
+#[component]
+fn GrantItem(g: Grant, now: RwSignal<i64>, version: RwSignal<u32>) -> impl IntoView {
+    let expires = g.expires_at;
+    view! {
+        <li class="request-item" data-testid="grant-item" data-id=g.id.clone()>
+            <div class="row">
+                <strong>{g.holder.display().to_owned()}</strong>
+                <span class="pill">{g.profile.clone()}</span>
+                <span class="muted small">"ends in "
+                    <span class="countdown">{move || format_left(expires - now.get())}</span></span>
+            </div>
+            <p class="reason">{g.reason.clone()}</p>
+            {g.can_revoke.then(|| view! { <RevokeBox grant_id=g.id.clone() version/> })}
+        </li>
+    }
+}

@@ -1,0 +1,116 @@
+//! wasm-bindgen binding to xterm.js 6 and its fit and WebGL addons, loaded by `index.html` as
+//! UMD globals (`Terminal`, `FitAddon.FitAddon`, `WebglAddon.WebglAddon`).
+//!
+//! Two traps (TOOLCHAIN.md, pitfalls 4 and 5): extern types need `#[derive(Clone)]` explicitly,
+//! and bytes must be handed to `write` as a JS-owned `Uint8Array` (xterm parses asynchronously,
+//! so a view into wasm memory would be overwritten before it is read).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// An xterm.js terminal.
+    #[derive(Clone, Debug)]
+    pub type Terminal;
+
+    /// `new Terminal(options)`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(opts: &JsValue) -> Terminal;
+
+    /// Attaches the terminal to `parent`.
+    #[wasm_bindgen(method)]
+    pub fn open(this: &Terminal, parent: &web_sys::HtmlElement);
+
+    /// Writes output bytes.
+    #[wasm_bindgen(method, js_name = write)]
+    pub fn write_bytes(this: &Terminal, data: &js_sys::Uint8Array);
+
+    /// Writes a string (our own notices).
+    #[wasm_bindgen(method, js_name = write)]
+    pub fn write_str(this: &Terminal, data: &str);
+
+    /// Registers the input callback (keystrokes, pastes); returns a disposable.
+    #[wasm_bindgen(method, js_name = onData)]
+    pub fn on_data(this: &Terminal, cb: &Closure<dyn FnMut(String)>) -> JsValue;
+
+    /// Intercepts key events (return `false` to stop xterm handling one).
+    #[wasm_bindgen(method, js_name = attachCustomKeyEventHandler)]
+    pub fn attach_custom_key_event_handler(
+        this: &Terminal,
+        cb: &Closure<dyn FnMut(web_sys::KeyboardEvent) -> bool>,
+    );
+
+    /// Loads an addon.
+    #[wasm_bindgen(method, js_name = loadAddon)]
+    pub fn load_addon(this: &Terminal, addon: &JsValue);
+
+    /// Loads an addon that may throw (WebGL without WebGL2).
+    #[wasm_bindgen(method, js_name = loadAddon, catch)]
+    pub fn try_load_addon(this: &Terminal, addon: &JsValue) -> Result<(), JsValue>;
+
+    /// Focuses the terminal.
+    #[wasm_bindgen(method)]
+    pub fn focus(this: &Terminal);
+
+    /// Clears the screen and scrollback.
+    #[wasm_bindgen(method)]
+    pub fn reset(this: &Terminal);
+
+    /// Frees everything.
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &Terminal);
+
+    /// The selected text.
+    #[wasm_bindgen(method, js_name = getSelection)]
+    pub fn get_selection(this: &Terminal) -> String;
+
+    /// Current columns.
+    #[wasm_bindgen(method, getter)]
+    pub fn cols(this: &Terminal) -> u16;
+
+    /// Current rows.
+    #[wasm_bindgen(method, getter)]
+    pub fn rows(this: &Terminal) -> u16;
+
+    /// The fit addon (sizes the terminal to its container).
+    #[wasm_bindgen(js_namespace = FitAddon, js_name = FitAddon)]
+    #[derive(Clone, Debug)]
+    pub type XtermFitAddon;
+
+    /// `new FitAddon.FitAddon()`.
+    #[wasm_bindgen(constructor, js_namespace = FitAddon, js_class = FitAddon)]
+    pub fn new() -> XtermFitAddon;
+
+    /// Resizes the terminal to fill its element.
+    #[wasm_bindgen(method, catch)]
+    pub fn fit(this: &XtermFitAddon) -> Result<(), JsValue>;
+
+    /// The WebGL renderer addon.
+    #[wasm_bindgen(js_namespace = WebglAddon, js_name = WebglAddon)]
+    #[derive(Clone, Debug)]
+    pub type XtermWebglAddon;
+
+    /// `new WebglAddon.WebglAddon()`; throws without WebGL2.
+    #[wasm_bindgen(constructor, js_namespace = WebglAddon, js_class = WebglAddon, catch)]
+    pub fn new() -> Result<XtermWebglAddon, JsValue>;
+}
+
+/// Terminal options: our theme and font, a scrollback that stays modest in memory.
+pub fn options() -> JsValue {
+    let opts = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = js_sys::Reflect::set(&opts, &JsValue::from_str(k), &v);
+    };
+    set("cursorBlink", JsValue::TRUE);
+    set("scrollback", JsValue::from_f64(5000.0));
+    set("fontSize", JsValue::from_f64(14.0));
+    set(
+        "fontFamily",
+        JsValue::from_str("ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"),
+    );
+    let theme = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&theme, &"background".into(), &"#0b0f14".into());
+    let _ = js_sys::Reflect::set(&theme, &"foreground".into(), &"#d7dde5".into());
+    set("theme", theme.into());
+    opts.into()
+}

@@ -1,0 +1,170 @@
+//! The terminal WebSocket (`GET /api/grants/{grant}/pods/{ns}/{pod}/terminal`) and the pod
+//! routes that go with it.
+//!
+//! Framing: **binary** frames carry raw terminal bytes in both directions (keystrokes to the
+//! pod, output to the browser); **text** frames carry one JSON control message each,
+//! [`ClientMsg`] from the browser and [`ServerMsg`] from the server. Keeping bytes binary means
+//! output is never re-encoded (no base64, no UTF-8 validation of partial sequences).
+
+use serde::{Deserialize, Serialize};
+
+/// Largest frame the server accepts from the browser (bytes). A paste bigger than this must be
+/// split by the client; anything bigger is refused and the session closed.
+pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
+
+/// A control message from the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// The terminal's size changed (xterm.js `onResize`).
+    Resize {
+        /// Columns.
+        cols: u16,
+        /// Rows.
+        rows: u16,
+    },
+}
+
+/// A control message from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// First message: the session is open.
+    Hello {
+        /// The terminal session's id (also sent to Kubernetes as
+        /// `Impersonate-Extra-keyhole.dev/session-id`).
+        session_id: String,
+        /// `namespace/name` of the pod.
+        pod: String,
+        /// The container the shell runs in.
+        container: String,
+        /// Unix seconds when the grant (and so this session) ends.
+        expires_at: i64,
+    },
+    /// Something the user should see (e.g. "the grant expires in 60 s").
+    Notice {
+        /// How important it is.
+        level: NoticeLevel,
+        /// The text.
+        text: String,
+    },
+    /// The process in the pod exited.
+    Exit {
+        /// Its exit code (`0` on success).
+        code: i32,
+    },
+    /// Last message: the session is over; the socket closes right after.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+        /// A sentence for the user.
+        message: String,
+    },
+}
+
+/// How important a [`ServerMsg::Notice`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeLevel {
+    /// For information.
+    Info,
+    /// Something is about to end or was refused.
+    Warning,
+}
+
+/// Why a terminal session ended (also stored as the session row's `end_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The grant reached its end.
+    Expired,
+    /// The grant was revoked.
+    Revoked,
+    /// No input or output for the idle timeout.
+    Idle,
+    /// The server is shutting down.
+    ServerShutdown,
+    /// The shell exited.
+    Exited,
+    /// The browser closed the socket.
+    ClientClosed,
+    /// Something failed (the message says what).
+    Error,
+}
+
+impl CloseReason {
+    /// The snake_case name (as in JSON and the database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Expired => "expired",
+            CloseReason::Revoked => "revoked",
+            CloseReason::Idle => "idle",
+            CloseReason::ServerShutdown => "server_shutdown",
+            CloseReason::Exited => "exited",
+            CloseReason::ClientClosed => "client_closed",
+            CloseReason::Error => "error",
+        }
+    }
+
+    /// Whether a client should try to reconnect after this (only after errors; a grant that
+    /// ended or a shell that exited will not come back).
+    pub fn may_reconnect(self) -> bool {
+        matches!(self, CloseReason::Error | CloseReason::ServerShutdown)
+    }
+}
+
+/// One pod a grant covers (`GET /api/grants/{grant}/pods`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodSummary {
+    /// Namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub name: String,
+    /// Container names, the default container first.
+    pub containers: Vec<String>,
+    /// `status.phase` (`Running`, `Pending`, …).
+    pub phase: String,
+    /// Whether the grant allows a terminal (`exec`) on it.
+    pub exec: bool,
+    /// Whether the grant allows reading its logs.
+    pub logs: bool,
+}
+
+/// The answer of `GET /api/grants/{grant}/pods`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantPods {
+    /// The grant.
+    pub grant_id: String,
+    /// Its profile.
+    pub profile: String,
+    /// Unix seconds when it ends.
+    pub expires_at: i64,
+    /// The Kubernetes user the gateway acts as.
+    pub kube_user: String,
+    /// The pods, sorted by namespace and name.
+    pub pods: Vec<PodSummary>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shapes() {
+        let m: ClientMsg =
+            serde_json::from_str(r#"{"type":"resize","cols":80,"rows":24}"#).unwrap();
+        assert_eq!(m, ClientMsg::Resize { cols: 80, rows: 24 });
+        let s = serde_json::to_string(&ServerMsg::Closed {
+            reason: CloseReason::ServerShutdown,
+            message: "bye".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            s,
+            r#"{"type":"closed","reason":"server_shutdown","message":"bye"}"#
+        );
+        let s = serde_json::to_string(&ServerMsg::Exit { code: 3 }).unwrap();
+        assert_eq!(s, r#"{"type":"exit","code":3}"#);
+        assert_eq!(CloseReason::Revoked.as_str(), "revoked");
+    }
+}

@@ -1,0 +1,156 @@
+//! Terminal session rows (`terminal_sessions`): one per WebSocket terminal, written when it
+//! opens and completed when it ends (with the reason and the byte counts).
+
+use super::{Store, StoreError, now_unix};
+
+/// A terminal session as it starts.
+#[derive(Debug, Clone)]
+pub struct NewTerminalSession<'a> {
+    /// The session id (also in the Kubernetes audit log as `keyhole.dev/session-id`).
+    pub id: &'a str,
+    /// IdP subject of the user.
+    pub subject: &'a str,
+    /// The Kubernetes user impersonated.
+    pub kube_user: &'a str,
+    /// The grant it runs under.
+    pub grant_id: &'a str,
+    /// Pod namespace.
+    pub namespace: &'a str,
+    /// Pod name.
+    pub pod: &'a str,
+    /// Container.
+    pub container: &'a str,
+}
+
+/// A stored terminal session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalSessionRow {
+    /// Session id.
+    pub id: String,
+    /// IdP subject.
+    pub subject: String,
+    /// Kubernetes user.
+    pub kube_user: String,
+    /// Grant id.
+    pub grant_id: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Pod.
+    pub pod: String,
+    /// Container.
+    pub container: String,
+    /// Unix seconds.
+    pub started_at: i64,
+    /// Unix seconds; `None` while running.
+    pub ended_at: Option<i64>,
+    /// Why it ended (`CloseReason` name).
+    pub end_reason: Option<String>,
+    /// Bytes from the browser to the pod.
+    pub bytes_in: i64,
+    /// Bytes from the pod to the browser.
+    pub bytes_out: i64,
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    i64,
+    i64,
+);
+
+impl Store {
+    /// Records a session that has just started.
+    pub async fn insert_terminal_session(
+        &self,
+        s: &NewTerminalSession<'_>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO terminal_sessions (id, subject, kube_user, grant_id, namespace, pod, \
+             container, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(s.id)
+        .bind(s.subject)
+        .bind(s.kube_user)
+        .bind(s.grant_id)
+        .bind(s.namespace)
+        .bind(s.pod)
+        .bind(s.container)
+        .bind(now_unix())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Completes a session row: end time, reason and byte counts.
+    pub async fn end_terminal_session(
+        &self,
+        id: &str,
+        reason: &str,
+        bytes_in: u64,
+        bytes_out: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE terminal_sessions SET ended_at = $1, end_reason = $2, bytes_in = $3, \
+             bytes_out = $4 WHERE id = $5 AND ended_at IS NULL",
+        )
+        .bind(now_unix())
+        .bind(reason)
+        .bind(bytes_in as i64)
+        .bind(bytes_out as i64)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// One session by id.
+    pub async fn terminal_session(
+        &self,
+        id: &str,
+    ) -> Result<Option<TerminalSessionRow>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT id, subject, kube_user, grant_id, namespace, pod, container, started_at, \
+             ended_at, end_reason, bytes_in, bytes_out FROM terminal_sessions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(
+            |(
+                id,
+                subject,
+                kube_user,
+                grant_id,
+                namespace,
+                pod,
+                container,
+                started_at,
+                ended_at,
+                end_reason,
+                bytes_in,
+                bytes_out,
+            )| TerminalSessionRow {
+                id,
+                subject,
+                kube_user,
+                grant_id,
+                namespace,
+                pod,
+                container,
+                started_at,
+                ended_at,
+                end_reason,
+                bytes_in,
+                bytes_out,
+            },
+        ))
+    }
+}

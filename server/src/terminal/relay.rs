@@ -1,0 +1,310 @@
+//! The relay: one `select!` loop per terminal session, moving bytes between the browser and
+//! the exec stream and ending the session on grant revocation or expiry, idle timeout, exit,
+//! browser close or server shutdown.
+//!
+//! It knows neither axum nor kube: the socket is a stream of [`Inbound`] and a bounded sender
+//! of [`Outbound`] (see `ws.rs`), the exec is an [`ExecIo`]. Backpressure: pod output is read
+//! only after a slot in the bounded outbound queue is reserved, so a slow browser stops us
+//! reading the exec stream, which in turn stops kube-rs reading the API server's socket.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures::{Stream, StreamExt};
+use keyhole_protocol::terminal::{
+    ClientMsg, CloseReason, MAX_CLIENT_FRAME, NoticeLevel, ServerMsg,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::hooks::{LineFilter, Recorder};
+use super::session::{SessionCore, TimerAction};
+use crate::access::{Access, GrantError, GrantEvent};
+
+/// Read size for pod output; also the largest binary frame we send.
+const READ_CHUNK: usize = 16 * 1024;
+/// How long to wait for the exit status after the output ended.
+const STATUS_GRACE: Duration = Duration::from_secs(2);
+/// How long the last messages (`exit`, `closed`, close) may wait for room in the queue.
+const FINAL_SEND: Duration = Duration::from_millis(250);
+
+/// What the browser sent.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A binary frame: keystrokes.
+    Bytes(Vec<u8>),
+    /// A text frame: a JSON control message.
+    Text(String),
+    /// The socket closed.
+    Closed,
+    /// Reading the socket failed (e.g. a frame over the size limit).
+    Failed(String),
+}
+
+/// What to send to the browser.
+#[derive(Debug)]
+pub enum Outbound {
+    /// A binary frame: terminal output.
+    Bytes(Vec<u8>),
+    /// A text frame: a control message.
+    Control(ServerMsg),
+    /// Close the socket (after everything queued before it), for this reason.
+    Close(CloseReason),
+}
+
+/// The exec stream, independent of kube-rs.
+pub struct ExecIo {
+    /// The process's stdin (the TTY).
+    pub stdin: Box<dyn AsyncWrite + Send + Unpin>,
+    /// The TTY's output.
+    pub stdout: Box<dyn AsyncRead + Send + Unpin>,
+    /// Sends a new terminal size.
+    pub resize: Box<dyn FnMut(u16, u16) + Send>,
+    /// Resolves to the exit code when the process ends (`None` if unknown).
+    pub status: Pin<Box<dyn Future<Output = Option<i32>> + Send>>,
+}
+
+/// Everything one session's relay needs besides the two streams.
+pub struct RelayContext {
+    /// First message to send.
+    pub hello: ServerMsg,
+    /// The grant the session runs under.
+    pub grant_id: String,
+    /// The grant holder (to re-check the grant after a lagged event stream).
+    pub subject: String,
+    /// The access broker.
+    pub access: Access,
+    /// Grant events, subscribed before the grant was checked (so none is missed).
+    pub events: broadcast::Receiver<GrantEvent>,
+    /// Cancelled at server shutdown.
+    pub shutdown: CancellationToken,
+    /// The session's clock and counters.
+    pub core: SessionCore,
+    /// The command filter.
+    pub filter: Box<dyn LineFilter>,
+    /// The recorder.
+    pub recorder: Box<dyn Recorder>,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    /// Why.
+    pub reason: CloseReason,
+    /// The message shown to the user.
+    pub message: String,
+    /// Bytes browser → pod.
+    pub bytes_in: u64,
+    /// Bytes pod → browser.
+    pub bytes_out: u64,
+}
+
+/// Runs the session until it ends; always sends `closed` and `Close` (if the browser is
+/// still there) before returning. The caller aborts the exec afterwards.
+pub async fn run<S>(
+    mut ctx: RelayContext,
+    mut inbound: S,
+    out: mpsc::Sender<Outbound>,
+    exec: ExecIo,
+) -> Ended
+where
+    S: Stream<Item = Inbound> + Unpin,
+{
+    let _ = out.send(Outbound::Control(ctx.hello.clone())).await;
+    let (reason, message) = relay_loop(&mut ctx, &mut inbound, &out, exec).await;
+    let now = Instant::now();
+    ctx.recorder.finish(ctx.core.elapsed(now), reason);
+    // The browser may be gone or stalled; then these are dropped after a short wait, which is
+    // fine: the session ends either way (the caller aborts the exec and the socket).
+    if reason != CloseReason::ClientClosed {
+        let closed = ServerMsg::Closed {
+            reason,
+            message: message.clone(),
+        };
+        let _ = out
+            .send_timeout(Outbound::Control(closed), FINAL_SEND)
+            .await;
+    }
+    let _ = out.send_timeout(Outbound::Close(reason), FINAL_SEND).await;
+    Ended {
+        reason,
+        message,
+        bytes_in: ctx.core.bytes_in,
+        bytes_out: ctx.core.bytes_out,
+    }
+}
+
+/// Queues a control message without ever blocking the loop: a browser that stopped reading
+/// must not delay a revocation or an expiry (the message is dropped if the queue is full).
+fn control(out: &mpsc::Sender<Outbound>, msg: ServerMsg) {
+    let _ = out.try_send(Outbound::Control(msg));
+}
+
+async fn notice(out: &mpsc::Sender<Outbound>, level: NoticeLevel, text: String) {
+    control(out, ServerMsg::Notice { level, text });
+}
+
+async fn relay_loop<S>(
+    ctx: &mut RelayContext,
+    inbound: &mut S,
+    out: &mpsc::Sender<Outbound>,
+    exec: ExecIo,
+) -> (CloseReason, String)
+where
+    S: Stream<Item = Inbound> + Unpin,
+{
+    // Separate locals, so each `select!` branch borrows only its own part.
+    let ExecIo {
+        mut stdin,
+        mut stdout,
+        mut resize,
+        mut status,
+    } = exec;
+    // Capacity only: pages are touched as output arrives, so an idle session does not pay
+    // for a zero-filled 16 KiB buffer.
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut exit_code: Option<i32> = None;
+    let mut status_done = false;
+    loop {
+        let (deadline, timer) = ctx.core.next_timer();
+        tokio::select! {
+            biased;
+            _ = ctx.shutdown.cancelled() => {
+                return (CloseReason::ServerShutdown,
+                    "Keyhole is restarting; the session is closed. Reconnect in a moment.".into());
+            }
+            ev = ctx.events.recv() => {
+                if let Some(end) = grant_event(&ctx.access, &ctx.grant_id, &ctx.subject, ev).await {
+                    return end;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                match ctx.core.fire(timer, Instant::now()) {
+                    TimerAction::Close(reason, message) => return (reason, message),
+                    TimerAction::Notice(text) => notice(out, NoticeLevel::Warning, text).await,
+                    TimerAction::Nothing => {}
+                }
+            }
+            code = &mut status, if !status_done => {
+                status_done = true;
+                exit_code = code;
+            }
+            read = async {
+                // Reserve first: no slot, no read (backpressure).
+                let permit = out.reserve().await.ok()?;
+                buf.clear();
+                let n = stdout.read_buf(&mut buf).await;
+                Some((permit, n))
+            } => {
+                let Some((permit, n)) = read else {
+                    return (CloseReason::ClientClosed, "The browser went away.".into());
+                };
+                match n {
+                    Ok(n) if n > 0 => {
+                        let now = Instant::now();
+                        ctx.core.on_output(now, n);
+                        ctx.recorder.output(ctx.core.elapsed(now), &buf[..n]);
+                        permit.send(Outbound::Bytes(buf[..n].to_vec()));
+                    }
+                    // End of output: the process is gone; collect its status.
+                    _ => {
+                        drop(permit);
+                        if !status_done {
+                            exit_code = tokio::time::timeout(STATUS_GRACE, &mut status)
+                                .await
+                                .ok()
+                                .flatten();
+                        }
+                        let code = exit_code.unwrap_or(-1);
+                        let exit = Outbound::Control(ServerMsg::Exit { code });
+                        let _ = out.send_timeout(exit, FINAL_SEND).await;
+                        return (CloseReason::Exited, format!("The shell exited with code {code}."));
+                    }
+                }
+            }
+            msg = inbound.next() => {
+                match msg {
+                    Some(Inbound::Bytes(data)) => {
+                        if data.len() > MAX_CLIENT_FRAME {
+                            return (CloseReason::Error, "Input frame too large.".into());
+                        }
+                        let now = Instant::now();
+                        let outcome = ctx.core.on_input(now, &data, ctx.filter.as_mut());
+                        let at = ctx.core.elapsed(now);
+                        ctx.recorder.input(at, &outcome.forward);
+                        for message in outcome.blocked {
+                            ctx.recorder.marker(at, &format!("blocked: {message}"));
+                            notice(out, NoticeLevel::Warning, message).await;
+                        }
+                        let written = async {
+                            stdin.write_all(&outcome.forward).await?;
+                            stdin.flush().await
+                        };
+                        if written.await.is_err() {
+                            return (CloseReason::Error, "The pod's terminal stopped accepting input.".into());
+                        }
+                    }
+                    Some(Inbound::Text(text)) => match ctx.core.parse_control(&text) {
+                        Ok(ClientMsg::Resize { cols, rows }) => {
+                            ctx.recorder.resize(ctx.core.elapsed(Instant::now()), cols, rows);
+                            resize(cols, rows);
+                        }
+                        Err(text) => notice(out, NoticeLevel::Warning, text).await,
+                    },
+                    Some(Inbound::Failed(e)) => {
+                        return (CloseReason::Error, format!("The terminal connection failed: {e}"));
+                    }
+                    Some(Inbound::Closed) | None => {
+                        return (CloseReason::ClientClosed, "The browser closed the terminal.".into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Handles one grant event (or a lagged stream); `Some` ends the session.
+async fn grant_event(
+    access: &Access,
+    our_grant: &str,
+    subject: &str,
+    ev: Result<GrantEvent, broadcast::error::RecvError>,
+) -> Option<(CloseReason, String)> {
+    match ev {
+        Ok(GrantEvent::Revoked {
+            grant_id, reason, ..
+        }) if grant_id == our_grant => Some((
+            CloseReason::Revoked,
+            format!("The grant was revoked: {reason}"),
+        )),
+        Ok(GrantEvent::Expired { grant_id }) if grant_id == our_grant => Some((
+            CloseReason::Expired,
+            "The grant has expired; the session is closed.".into(),
+        )),
+        Ok(_) => None,
+        // We may have missed our event: ask the database (fail closed).
+        Err(broadcast::error::RecvError::Lagged(_)) => {
+            match access.active_grant(our_grant, subject).await {
+                Ok(_) => None,
+                Err(GrantError::Revoked { reason }) => Some((
+                    CloseReason::Revoked,
+                    format!("The grant was revoked: {reason}"),
+                )),
+                Err(GrantError::Expired) => Some((
+                    CloseReason::Expired,
+                    "The grant has expired; the session is closed.".into(),
+                )),
+                Err(e) => Some((
+                    CloseReason::Error,
+                    format!("The grant cannot be checked: {e}"),
+                )),
+            }
+        }
+        Err(broadcast::error::RecvError::Closed) => Some((
+            CloseReason::ServerShutdown,
+            "Keyhole is shutting down.".into(),
+        )),
+    }
+}

@@ -1,0 +1,189 @@
+//! Opening a session: everything between "the grant allows exec" and the WebSocket upgrade
+//! (pod check as the user, exec with a TTY, the session row), and then running it.
+
+use axum::extract::ws::WebSocket;
+use keyhole_protocol::terminal::CloseReason;
+use kube::api::{AttachedProcess, TerminalSize};
+use tokio::sync::broadcast;
+
+use super::check::{covered_pod, kube_error, pick_container};
+use super::relay::{ExecIo, RelayContext};
+use super::routes::{hello, instant_of};
+use super::session::SessionCore;
+use super::ws;
+use crate::access::{ActiveGrant, GrantEvent};
+use crate::auth::session::CurrentUser;
+use crate::error::AppError;
+use crate::kube::{ExecError, ExecParams, ResizeSender, exit_code};
+use crate::state::AppState;
+use crate::store::{NewTerminalSession, Store};
+
+/// What the route hands over.
+pub struct StartRequest<'a> {
+    /// The caller.
+    pub user: &'a CurrentUser,
+    /// Their checked grant (allows exec, interactive).
+    pub grant: ActiveGrant,
+    /// Grant events, subscribed before the grant check.
+    pub events: broadcast::Receiver<GrantEvent>,
+    /// Pod namespace.
+    pub namespace: &'a str,
+    /// Pod name.
+    pub pod: &'a str,
+    /// Container asked for.
+    pub container: Option<&'a str>,
+    /// Initial size.
+    pub cols: u16,
+    /// Initial size.
+    pub rows: u16,
+}
+
+/// A session whose exec is open, waiting for the upgrade.
+pub struct PreparedSession {
+    ctx: RelayContext,
+    exec: ExecIo,
+    guard: ExecGuard,
+}
+
+/// Aborts the exec and completes the session row however the session ends, including when
+/// the upgrade never happens (the browser went away after the handshake).
+struct ExecGuard {
+    process: AttachedProcess,
+    store: Store,
+    session_id: String,
+    ended: Option<(CloseReason, u64, u64)>,
+}
+
+impl Drop for ExecGuard {
+    fn drop(&mut self) {
+        self.process.abort();
+        let (reason, bytes_in, bytes_out) = self.ended.unwrap_or((CloseReason::Error, 0, 0));
+        let store = self.store.clone();
+        let id = std::mem::take(&mut self.session_id);
+        tokio::spawn(async move {
+            if let Err(e) = store
+                .end_terminal_session(&id, reason.as_str(), bytes_in, bytes_out)
+                .await
+            {
+                tracing::error!(error = %e, session = %id, "cannot complete the session row");
+            }
+        });
+    }
+}
+
+/// Checks the pod, opens the exec and records the session.
+pub async fn start_session(
+    state: &AppState,
+    req: StartRequest<'_>,
+) -> Result<PreparedSession, AppError> {
+    let grant = req.grant;
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let kube = state
+        .terminal
+        .kube
+        .for_grant(&grant, &session_id)
+        .map_err(AppError::internal)?;
+    let summary = covered_pod(&grant, &kube, req.namespace, req.pod).await?;
+    let container = pick_container(&summary, req.container)?;
+    let (mut process, sizes) = kube
+        .exec_tty(&ExecParams {
+            namespace: req.namespace.to_owned(),
+            pod: req.pod.to_owned(),
+            container: container.clone(),
+            command: grant.exec_command.clone(),
+            cols: req.cols,
+            rows: req.rows,
+        })
+        .await
+        .map_err(|ExecError::Api(e)| kube_error(&grant, e))?;
+    let row = NewTerminalSession {
+        id: &session_id,
+        subject: &req.user.user.subject,
+        kube_user: &grant.kube_user,
+        grant_id: &grant.id,
+        namespace: req.namespace,
+        pod: req.pod,
+        container: &container,
+    };
+    if let Err(e) = state.store.insert_terminal_session(&row).await {
+        // Fail closed: a session we cannot account for does not start.
+        process.abort();
+        tracing::error!(error = %e, "cannot record the terminal session");
+        return Err(AppError::Unavailable(
+            "the session cannot be recorded right now".into(),
+        ));
+    }
+    tracing::info!(session = %session_id, grant = %grant.id, user = %grant.kube_user,
+        pod = %format!("{}/{}", req.namespace, req.pod), %container, "terminal session started");
+    let exec = exec_io(&mut process, sizes).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!("the exec stream has no stdin/stdout"))
+    })?;
+    let now = std::time::Instant::now();
+    let hooks = &state.terminal.hooks;
+    let ctx = RelayContext {
+        hello: hello(
+            &session_id,
+            req.namespace,
+            req.pod,
+            &container,
+            grant.expires_at,
+        ),
+        grant_id: grant.id.clone(),
+        subject: req.user.user.subject.clone(),
+        access: state.access.clone(),
+        events: req.events,
+        shutdown: state.shutdown.clone(),
+        core: SessionCore::new(now, instant_of(grant.expires_at), grant.idle_timeout),
+        filter: hooks.filter(),
+        recorder: hooks.recorder(),
+    };
+    Ok(PreparedSession {
+        ctx,
+        exec,
+        guard: ExecGuard {
+            process,
+            store: state.store.clone(),
+            session_id,
+            ended: None,
+        },
+    })
+}
+
+fn exec_io(process: &mut AttachedProcess, mut sizes: ResizeSender) -> Option<ExecIo> {
+    let stdin = process.stdin()?;
+    let stdout = process.stdout()?;
+    let status = process.take_status();
+    Some(ExecIo {
+        stdin: Box::new(stdin),
+        stdout: Box::new(stdout),
+        resize: Box::new(move |cols, rows| {
+            if let Some(s) = sizes.as_mut() {
+                let _ = s.try_send(TerminalSize {
+                    width: cols,
+                    height: rows,
+                });
+            }
+        }),
+        status: Box::pin(async move {
+            match status {
+                Some(fut) => fut.await.map(|s| exit_code(&s)),
+                None => None,
+            }
+        }),
+    })
+}
+
+impl PreparedSession {
+    /// Runs the relay over the upgraded socket until the session ends.
+    pub async fn run(self, socket: WebSocket) {
+        let PreparedSession {
+            ctx,
+            exec,
+            mut guard,
+        } = self;
+        let ended = ws::serve(socket, ctx, exec).await;
+        tracing::info!(session = %guard.session_id, reason = ended.reason.as_str(),
+            bytes_in = ended.bytes_in, bytes_out = ended.bytes_out, "terminal session ended");
+        guard.ended = Some((ended.reason, ended.bytes_in, ended.bytes_out));
+    }
+}
