@@ -13,6 +13,8 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '..', '..');
 export const artifacts = join(root, 'end2end', 'artifacts');
+/** Cargo's target directory (honours CARGO_TARGET_DIR, like cargo). */
+const targetDir = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, 'target');
 mkdirSync(artifacts, { recursive: true });
 
 export const CLIENT_ID = 'keyhole';
@@ -54,6 +56,10 @@ function startProcess(cmd, args, { env, cwd, ready, name, timeoutMs = 30000 }) {
     child.log = '';
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      rej(new Error(`${name} could not be started: ${e.message}`));
+    });
     child.once('exit', (code) => {
       clearTimeout(timer);
       rej(new Error(`${name} exited early (code ${code}):\n${log}`));
@@ -82,7 +88,7 @@ export async function startStack({ tokenTtl } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhole-e2e-'));
   let keyhole;
   try {
-    keyhole = await startProcess(join(root, 'target', 'debug', 'keyhole'), ['serve'], {
+    keyhole = await startProcess(join(targetDir, 'debug', 'keyhole'), ['serve'], {
       name: 'keyhole',
       ready: /keyhole listening/,
       cwd: root,
