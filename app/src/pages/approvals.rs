@@ -38,6 +38,11 @@ fn Approvals() -> impl IntoView {
             }
         });
     });
+    // Lists are keyed so that a live refresh keeps the items that did not
+    // change — and with them a comment or revoke reason being typed. Only
+    // the list's shape (loading / empty / not) rebuilds the surrounding view.
+    let pending_shape = Memo::new(move |_| pending.with(|p| p.as_ref().map(Vec::is_empty)));
+    let grants_shape = Memo::new(move |_| grants.with(|g| g.as_ref().map(Vec::is_empty)));
     view! {
         <section class="page-head">
             <h1>"Approvals"</h1>
@@ -47,30 +52,45 @@ fn Approvals() -> impl IntoView {
         <div class="access-columns">
             <section class="card" data-testid="pending-queue">
                 <h2>"Pending"</h2>
-                {move || match pending.get() {
+                {move || match pending_shape.get() {
                     None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
-                    Some(r) if r.is_empty() => view! { <p class="muted" data-testid="queue-empty">"Nothing waits for you."</p> }.into_any(),
-                    Some(r) => view! {
+                    Some(true) => view! { <p class="muted" data-testid="queue-empty">"Nothing waits for you."</p> }.into_any(),
+                    Some(false) => view! {
                         <ul class="request-list">
-                            {r.into_iter().map(|r| view! { <PendingItem r now version/> }).collect_view()}
+                            <For each=move || pending.get().unwrap_or_default() key=pending_key let:r>
+                                <PendingItem r now version/>
+                            </For>
                         </ul>
                     }.into_any(),
                 }}
             </section>
             <section class="card" data-testid="active-grants">
                 <h2>"Active grants"</h2>
-                {move || match grants.get() {
+                {move || match grants_shape.get() {
                     None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
-                    Some(g) if g.is_empty() => view! { <p class="muted">"No active grants."</p> }.into_any(),
-                    Some(g) => view! {
+                    Some(true) => view! { <p class="muted">"No active grants."</p> }.into_any(),
+                    Some(false) => view! {
                         <ul class="request-list">
-                            {g.into_iter().map(|g| view! { <GrantItem g now version/> }).collect_view()}
+                            <For each=move || grants.get().unwrap_or_default() key=|g| (g.id.clone(), g.state) let:g>
+                                <GrantItem g now version/>
+                            </For>
                         </ul>
                     }.into_any(),
                 }}
             </section>
         </div>
     }
+}
+
+/// What makes a pending item's view change: its state, its reviews and
+/// whether the viewer may still review it.
+fn pending_key(r: &AccessRequest) -> (String, usize, bool, u32) {
+    (
+        r.id.clone(),
+        r.reviews.len(),
+        r.can_review,
+        r.required_approvals,
+    )
 }
 
 #[component]
