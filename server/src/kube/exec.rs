@@ -1,9 +1,40 @@
 //! `pods/exec` with a TTY and `pods/log` streams, as the impersonated user.
+//!
+//! The exec speaks the channel protocol (`v5.channel.k8s.io`, falling back to `v4`) directly
+//! over the upgraded connection instead of kube-rs's `AttachedProcess`: kube-rs opens its
+//! WebSocket with tungstenite's default config (a 128 KiB read buffer, zero-filled on the first
+//! read, per session) and moves every keystroke and every output chunk through its own task and
+//! 1 KiB pipes. Here the relay reads frames from the socket itself ([`ExecReader`]) and writes
+//! stdin and resize frames into it ([`ExecWriter`]); no task, no pipe, a small read buffer.
+//!
+//! Wire format (see `shared/docs/KUBERNETES-API.md` §1.1): every binary message is
+//! `[channel] + payload`; 0 stdin, 1 stdout, 2 stderr, 3 the final `metav1.Status` (JSON),
+//! 4 resize (`{"Width":W,"Height":H}`). With a TTY stderr is merged into stdout, and stdin is
+//! never half-closed (`[255, 0]`), so v4 and v5 behave the same for us.
 
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use http::{HeaderValue, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::Api;
-use kube::api::{AttachParams, AttachedProcess, LogParams, TerminalSize};
+use kube::api::{AttachParams, LogParams};
+use kube::client::{Body, UpgradeConnectionError};
+use kube::core::Resource;
+use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
+use tokio::sync::oneshot;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::client::generate_key;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self as ws, Bytes, Message};
 
 use super::UserKube;
 
@@ -24,9 +55,6 @@ pub struct ExecParams {
     pub rows: u16,
 }
 
-/// Sends terminal sizes to a TTY exec (`None` without a TTY).
-pub type ResizeSender = Option<futures::channel::mpsc::Sender<TerminalSize>>;
-
 /// Why an exec could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -35,38 +63,123 @@ pub enum ExecError {
     Api(#[source] kube::Error),
 }
 
-/// How much pod output kube-rs may buffer between its socket task and our relay. Bigger
-/// batches mean fewer WebSocket frames under heavy output; the buffer only grows while full.
-const STDOUT_BUFFER: usize = 64 * 1024;
-/// Keystrokes and pastes are small; the browser side limits frames anyway.
-const STDIN_BUFFER: usize = 16 * 1024;
+/// Subprotocols we speak, preferred first (one comma-separated header, as kube-rs sends).
+const PROTOCOLS: &str = "v5.channel.k8s.io, v4.channel.k8s.io";
+
+/// Channel bytes.
+const STDIN: u8 = 0;
+const STDOUT: u8 = 1;
+const STDERR: u8 = 2;
+const STATUS: u8 = 3;
+const RESIZE: u8 = 4;
+
+/// The exec socket's buffers. tungstenite's defaults are 128 KiB each and the read buffer is
+/// zero-filled on the first read, i.e. 128 KiB per idle session. The API server sends output
+/// in messages of a few KiB to 32 KiB; a bigger message only grows the buffer while it lasts.
+/// Writes (keystrokes, resizes) go out at once (`write_buffer_size` 0). The write buffer's
+/// limit stays unbounded: each write is awaited until flushed, so it holds at most one frame
+/// (a paste of up to `MAX_CLIENT_FRAME` plus the channel byte).
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+}
+
+type ExecSocket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// An open exec with a TTY: the three parts the relay drives.
+pub struct ExecTty {
+    /// Pod output (stdout; stderr merged by the TTY).
+    pub output: ExecReader,
+    /// Keystrokes and resizes toward the pod.
+    pub input: ExecWriter,
+    /// The exit status, once channel 3 has been read.
+    pub status: ExecStatus,
+}
+
+/// The pod's output as an [`AsyncBufRead`] (one message buffered at a time, none while idle): payloads of channels 1 and 2; the Status on channel 3
+/// is handed to [`ExecStatus`]; EOF when the socket closes.
+pub struct ExecReader {
+    socket: SplitStream<ExecSocket>,
+    /// The rest of a message larger than the caller's buffer.
+    pending: Bytes,
+    status: Option<oneshot::Sender<i32>>,
+    done: bool,
+}
+
+/// Writes stdin (channel 0) and resize (channel 4) messages.
+pub struct ExecWriter {
+    socket: SplitSink<ExecSocket, Message>,
+}
+
+/// Resolves to the exit code when the Status arrives (`None` if the stream ended without one).
+pub type ExecStatus = Pin<Box<dyn std::future::Future<Output = Option<i32>> + Send>>;
 
 impl UserKube {
     /// Starts `params.command` with a TTY (stdin + stdout; stderr is merged by the TTY) and
-    /// sends the initial terminal size. Returns the process and its resize sender (kube-rs
-    /// hands that sender out only once).
-    pub async fn exec_tty(
-        &self,
-        params: &ExecParams,
-    ) -> Result<(AttachedProcess, ResizeSender), ExecError> {
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), &params.namespace);
-        let ap = AttachParams::interactive_tty()
-            .container(params.container.clone())
-            .max_stdout_buf_size(STDOUT_BUFFER)
-            .max_stdin_buf_size(STDIN_BUFFER);
-        let mut process = api
+    /// sends the initial terminal size.
+    pub async fn exec_tty(&self, params: &ExecParams) -> Result<ExecTty, ExecError> {
+        self.exec_tty_inner(params).await.map_err(ExecError::Api)
+    }
+
+    async fn exec_tty_inner(&self, params: &ExecParams) -> Result<ExecTty, kube::Error> {
+        let ap = AttachParams::interactive_tty().container(params.container.clone());
+        let req = kube::core::Request::new(Pod::url_path(&(), Some(&params.namespace)))
             .exec(&params.pod, params.command.clone(), &ap)
-            .await
-            .map_err(ExecError::Api)?;
-        let mut sizes = process.terminal_size();
-        if let Some(sizes) = sizes.as_mut() {
-            // A full channel only means a resize is already queued; not fatal.
-            let _ = sizes.try_send(TerminalSize {
-                width: params.cols,
-                height: params.rows,
-            });
+            .map_err(kube::Error::BuildRequest)?;
+        let (mut parts, body) = req.into_parts();
+        let key = generate_key();
+        let h = &mut parts.headers;
+        h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        h.insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        h.insert(
+            header::SEC_WEBSOCKET_KEY,
+            HeaderValue::from_str(&key).map_err(|e| kube::Error::HttpError(e.into()))?,
+        );
+        h.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(PROTOCOLS),
+        );
+        // Sent through the impersonating client: the upgrade carries the user's headers.
+        let res = self
+            .client
+            .send(Request::from_parts(parts, Body::from(body)))
+            .await?;
+        let status = res.status();
+        if status.is_client_error() || status.is_server_error() {
+            return Err(api_error(status, res.into_body()).await);
         }
-        Ok((process, sizes))
+        verify_upgrade(&res, &key).map_err(kube::Error::UpgradeConnection)?;
+        let upgraded = hyper::upgrade::on(res).await.map_err(|e| {
+            kube::Error::UpgradeConnection(UpgradeConnectionError::GetPendingUpgrade(e))
+        })?;
+        let socket = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Client,
+            Some(ws_config()),
+        )
+        .await;
+        let (sink, stream) = socket.split();
+        let (status_tx, status_rx) = oneshot::channel();
+        let mut input = ExecWriter { socket: sink };
+        input
+            .resize(params.cols, params.rows)
+            .await
+            .map_err(|e| kube::Error::Service(e.into()))?;
+        Ok(ExecTty {
+            output: ExecReader {
+                socket: stream,
+                pending: Bytes::new(),
+                status: Some(status_tx),
+                done: false,
+            },
+            input,
+            status: Box::pin(async move { status_rx.await.ok() }),
+        })
     }
 
     /// A log stream of `container` in `namespace/pod`.
@@ -79,6 +192,147 @@ impl UserKube {
         Api::<Pod>::namespaced(self.client.clone(), namespace)
             .log_stream(pod, params)
             .await
+    }
+}
+
+/// A 4xx/5xx answer to the upgrade as kube-rs reports it: `Error::Api` with the server's
+/// `Status` (or one made from the body text).
+async fn api_error(code: StatusCode, body: Body) -> kube::Error {
+    let bytes = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return e,
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let status = serde_json::from_str::<kube::core::Status>(&text).unwrap_or_else(|_| {
+        kube::core::Status::failure(text.trim(), "Failed to parse error data")
+            .with_code(code.as_u16())
+    });
+    kube::Error::Api(status.boxed())
+}
+
+/// RFC 6455 checks on the 101 plus the subprotocol (as kube-rs's `Client::connect` does).
+fn verify_upgrade(res: &http::Response<Body>, key: &str) -> Result<(), UpgradeConnectionError> {
+    if res.status() != StatusCode::SWITCHING_PROTOCOLS {
+        return Err(UpgradeConnectionError::ProtocolSwitch(res.status()));
+    }
+    let h = res.headers();
+    let is = |name: header::HeaderName, want: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case(want))
+    };
+    if !is(header::UPGRADE, "websocket") {
+        return Err(UpgradeConnectionError::MissingUpgradeWebSocketHeader);
+    }
+    if !is(header::CONNECTION, "upgrade") {
+        return Err(UpgradeConnectionError::MissingConnectionUpgradeHeader);
+    }
+    if h.get(header::SEC_WEBSOCKET_ACCEPT)
+        .is_none_or(|v| v.as_bytes() != derive_accept_key(key.as_bytes()).as_bytes())
+    {
+        return Err(UpgradeConnectionError::SecWebSocketAcceptKeyMismatch);
+    }
+    match h.get(header::SEC_WEBSOCKET_PROTOCOL).map(|v| v.as_bytes()) {
+        Some(b"v5.channel.k8s.io" | b"v4.channel.k8s.io") => Ok(()),
+        _ => Err(UpgradeConnectionError::SecWebSocketProtocolMismatch),
+    }
+}
+
+impl ExecWriter {
+    /// Sends keystrokes (channel 0) and waits until they are handed to the socket.
+    pub async fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let mut frame = Vec::with_capacity(data.len() + 1);
+        frame.push(STDIN);
+        frame.extend_from_slice(data);
+        self.send(frame).await
+    }
+
+    /// Sends a terminal size (channel 4).
+    pub async fn resize(&mut self, cols: u16, rows: u16) -> io::Result<()> {
+        let mut frame = vec![RESIZE];
+        frame.extend_from_slice(format!(r#"{{"Width":{cols},"Height":{rows}}}"#).as_bytes());
+        self.send(frame).await
+    }
+
+    async fn send(&mut self, frame: Vec<u8>) -> io::Result<()> {
+        self.socket
+            .send(Message::Binary(frame.into()))
+            .await
+            .map_err(io::Error::other)
+    }
+}
+
+impl ExecReader {
+    fn finish(&mut self) {
+        self.done = true;
+        self.status = None;
+    }
+}
+
+impl AsyncBufRead for ExecReader {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        while this.pending.is_empty() && !this.done {
+            match ready!(this.socket.poll_next_unpin(cx)) {
+                Some(Ok(Message::Binary(mut data))) => {
+                    if data.is_empty() {
+                        continue;
+                    }
+                    let channel = data.split_to(1)[0];
+                    match channel {
+                        STDOUT | STDERR => this.pending = data,
+                        STATUS => {
+                            if let Some(tx) = this.status.take() {
+                                let code = serde_json::from_slice::<Status>(&data)
+                                    .map(|s| exit_code(&s))
+                                    .unwrap_or(1);
+                                let _ = tx.send(code);
+                            }
+                        }
+                        // Nothing else is sent to a client; ignore rather than fail.
+                        _ => {}
+                    }
+                }
+                // Close frame or end of stream: the process is gone.
+                Some(Ok(Message::Close(_))) | None => this.finish(),
+                // Pings are answered by tungstenite; text is not part of the binary protocols.
+                Some(Ok(_)) => {}
+                Some(Err(ws::Error::ConnectionClosed | ws::Error::AlreadyClosed)) => this.finish(),
+                Some(Err(e)) => {
+                    this.finish();
+                    return Poll::Ready(Err(io::Error::other(e)));
+                }
+            }
+        }
+        // Empty only at the end of the stream.
+        Poll::Ready(Ok(&this.pending[..]))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        if amt >= this.pending.len() {
+            // Do not keep the consumed message's allocation alive while idle.
+            this.pending = Bytes::new();
+        } else {
+            let _ = this.pending.split_to(amt);
+        }
+    }
+}
+
+impl AsyncRead for ExecReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let data = ready!(self.as_mut().poll_fill_buf(cx))?;
+        let n = data.len().min(buf.remaining());
+        buf.put_slice(&data[..n]);
+        self.consume(n);
+        Poll::Ready(Ok(()))
     }
 }
 

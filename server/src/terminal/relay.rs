@@ -5,9 +5,11 @@
 //! It knows neither axum nor kube: the socket is a stream of [`Inbound`] and a bounded sender
 //! of [`Outbound`] (see `ws.rs`), the exec is an [`ExecIo`]. Backpressure: pod output is read
 //! only after a slot in the bounded outbound queue is reserved, so a slow browser stops us
-//! reading the exec stream, which in turn stops kube-rs reading the API server's socket.
+//! reading the exec stream, i.e. the API server's socket (the exec reader is polled by this
+//! loop itself; there is no task or pipe in between).
 
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -15,7 +17,7 @@ use futures::{Stream, StreamExt};
 use keyhole_protocol::terminal::{
     ClientMsg, CloseReason, MAX_CLIENT_FRAME, NoticeLevel, ServerMsg,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -23,7 +25,7 @@ use super::hooks::{LineFilter, Recorder};
 use super::session::{SessionCore, TimerAction};
 use crate::access::{Access, GrantError, GrantEvent};
 
-/// Read size for pod output; also the largest binary frame we send.
+/// The largest binary frame of pod output we send.
 const READ_CHUNK: usize = 16 * 1024;
 /// How long to wait for the exit status after the output ended.
 const STATUS_GRACE: Duration = Duration::from_secs(2);
@@ -54,14 +56,21 @@ pub enum Outbound {
     Close(CloseReason),
 }
 
-/// The exec stream, independent of kube-rs.
-pub struct ExecIo {
-    /// The process's stdin (the TTY).
-    pub stdin: Box<dyn AsyncWrite + Send + Unpin>,
-    /// The TTY's output.
-    pub stdout: Box<dyn AsyncRead + Send + Unpin>,
+/// The exec's write side: keystrokes and terminal sizes toward the process.
+pub trait ExecInput: Send {
+    /// Sends input bytes to the TTY; resolves once they are handed to the connection.
+    fn write(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
     /// Sends a new terminal size.
-    pub resize: Box<dyn FnMut(u16, u16) + Send>,
+    fn resize(&mut self, cols: u16, rows: u16) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+/// The exec stream, independent of kube.
+pub struct ExecIo<I> {
+    /// The process's stdin (the TTY) and its size.
+    pub stdin: I,
+    /// The TTY's output. Buffered by the exec stream itself (one message at a time), so the
+    /// relay holds no read buffer of its own while the pod is quiet.
+    pub stdout: Box<dyn AsyncBufRead + Send + Unpin>,
     /// Resolves to the exit code when the process ends (`None` if unknown).
     pub status: Pin<Box<dyn Future<Output = Option<i32>> + Send>>,
 }
@@ -102,15 +111,16 @@ pub struct Ended {
 }
 
 /// Runs the session until it ends; always sends `closed` and `Close` (if the browser is
-/// still there) before returning. The caller aborts the exec afterwards.
-pub async fn run<S>(
+/// still there) before returning. The exec ends when `exec` is dropped here.
+pub async fn run<S, I>(
     mut ctx: RelayContext,
     mut inbound: S,
     out: mpsc::Sender<Outbound>,
-    exec: ExecIo,
+    exec: ExecIo<I>,
 ) -> Ended
 where
     S: Stream<Item = Inbound> + Unpin,
+    I: ExecInput,
 {
     let _ = out.send(Outbound::Control(ctx.hello.clone())).await;
     let (reason, message) = relay_loop(&mut ctx, &mut inbound, &out, exec).await;
@@ -146,25 +156,22 @@ async fn notice(out: &mpsc::Sender<Outbound>, level: NoticeLevel, text: String) 
     control(out, ServerMsg::Notice { level, text });
 }
 
-async fn relay_loop<S>(
+async fn relay_loop<S, I>(
     ctx: &mut RelayContext,
     inbound: &mut S,
     out: &mpsc::Sender<Outbound>,
-    exec: ExecIo,
+    exec: ExecIo<I>,
 ) -> (CloseReason, String)
 where
     S: Stream<Item = Inbound> + Unpin,
+    I: ExecInput,
 {
     // Separate locals, so each `select!` branch borrows only its own part.
     let ExecIo {
         mut stdin,
         mut stdout,
-        mut resize,
         mut status,
     } = exec;
-    // Capacity only: pages are touched as output arrives, so an idle session does not pay
-    // for a zero-filled 16 KiB buffer.
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut exit_code: Option<i32> = None;
     let mut status_done = false;
     loop {
@@ -194,19 +201,25 @@ where
             read = async {
                 // Reserve first: no slot, no read (backpressure).
                 let permit = out.reserve().await.ok()?;
-                buf.clear();
-                let n = stdout.read_buf(&mut buf).await;
-                Some((permit, n))
+                // Cancel-safe: until `consume`, the data stays in the exec stream.
+                let chunk = stdout
+                    .fill_buf()
+                    .await
+                    .map(|b| b[..b.len().min(READ_CHUNK)].to_vec());
+                if let Ok(c) = &chunk {
+                    stdout.consume(c.len());
+                }
+                Some((permit, chunk))
             } => {
-                let Some((permit, n)) = read else {
+                let Some((permit, chunk)) = read else {
                     return (CloseReason::ClientClosed, "The browser went away.".into());
                 };
-                match n {
-                    Ok(n) if n > 0 => {
+                match chunk {
+                    Ok(data) if !data.is_empty() => {
                         let now = Instant::now();
-                        ctx.core.on_output(now, n);
-                        ctx.recorder.output(ctx.core.elapsed(now), &buf[..n]);
-                        permit.send(Outbound::Bytes(buf[..n].to_vec()));
+                        ctx.core.on_output(now, data.len());
+                        ctx.recorder.output(ctx.core.elapsed(now), &data);
+                        permit.send(Outbound::Bytes(data));
                     }
                     // End of output: the process is gone; collect its status.
                     _ => {
@@ -238,18 +251,15 @@ where
                             ctx.recorder.marker(at, &format!("blocked: {message}"));
                             notice(out, NoticeLevel::Warning, message).await;
                         }
-                        let written = async {
-                            stdin.write_all(&outcome.forward).await?;
-                            stdin.flush().await
-                        };
-                        if written.await.is_err() {
+                        if stdin.write(&outcome.forward).await.is_err() {
                             return (CloseReason::Error, "The pod's terminal stopped accepting input.".into());
                         }
                     }
                     Some(Inbound::Text(text)) => match ctx.core.parse_control(&text) {
                         Ok(ClientMsg::Resize { cols, rows }) => {
                             ctx.recorder.resize(ctx.core.elapsed(Instant::now()), cols, rows);
-                            resize(cols, rows);
+                            // A broken exec socket shows up as the end of output.
+                            let _ = stdin.resize(cols, rows).await;
                         }
                         Err(text) => notice(out, NoticeLevel::Warning, text).await,
                     },

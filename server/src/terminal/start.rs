@@ -1,20 +1,22 @@
 //! Opening a session: everything between "the grant allows exec" and the WebSocket upgrade
 //! (pod check as the user, exec with a TTY, the session row), and then running it.
 
+use std::future::Future;
+use std::io;
+
 use axum::extract::ws::WebSocket;
 use keyhole_protocol::terminal::CloseReason;
-use kube::api::{AttachedProcess, TerminalSize};
 use tokio::sync::broadcast;
 
 use super::check::{covered_pod, kube_error, pick_container};
-use super::relay::{ExecIo, RelayContext};
+use super::relay::{ExecInput, ExecIo, RelayContext};
 use super::routes::{hello, instant_of};
 use super::session::SessionCore;
 use super::ws;
 use crate::access::{ActiveGrant, GrantEvent};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
-use crate::kube::{ExecError, ExecParams, ResizeSender, exit_code};
+use crate::kube::{ExecError, ExecParams, ExecTty, ExecWriter};
 use crate::state::AppState;
 use crate::store::{NewTerminalSession, Store};
 
@@ -41,14 +43,25 @@ pub struct StartRequest<'a> {
 /// A session whose exec is open, waiting for the upgrade.
 pub struct PreparedSession {
     ctx: RelayContext,
-    exec: ExecIo,
+    exec: ExecIo<ExecWriter>,
     guard: ExecGuard,
 }
 
-/// Aborts the exec and completes the session row however the session ends, including when
-/// the upgrade never happens (the browser went away after the handshake).
+impl ExecInput for ExecWriter {
+    fn write(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send {
+        ExecWriter::write(self, data)
+    }
+
+    fn resize(&mut self, cols: u16, rows: u16) -> impl Future<Output = io::Result<()>> + Send {
+        ExecWriter::resize(self, cols, rows)
+    }
+}
+
+/// Completes the session row however the session ends, including when the upgrade never
+/// happens (the browser went away after the handshake). The exec itself ends when its
+/// socket is dropped (with the relay, or with an abandoned [`PreparedSession`]): the API
+/// server then stops the process's stream.
 struct ExecGuard {
-    process: AttachedProcess,
     store: Store,
     session_id: String,
     ended: Option<(CloseReason, u64, u64)>,
@@ -56,7 +69,6 @@ struct ExecGuard {
 
 impl Drop for ExecGuard {
     fn drop(&mut self) {
-        self.process.abort();
         let (reason, bytes_in, bytes_out) = self.ended.unwrap_or((CloseReason::Error, 0, 0));
         let store = self.store.clone();
         let id = std::mem::take(&mut self.session_id);
@@ -85,7 +97,11 @@ pub async fn start_session(
         .map_err(AppError::internal)?;
     let summary = covered_pod(&grant, &kube, req.namespace, req.pod).await?;
     let container = pick_container(&summary, req.container)?;
-    let (mut process, sizes) = kube
+    let ExecTty {
+        output,
+        input,
+        status,
+    } = kube
         .exec_tty(&ExecParams {
             namespace: req.namespace.to_owned(),
             pod: req.pod.to_owned(),
@@ -106,8 +122,8 @@ pub async fn start_session(
         container: &container,
     };
     if let Err(e) = state.store.insert_terminal_session(&row).await {
-        // Fail closed: a session we cannot account for does not start.
-        process.abort();
+        // Fail closed: a session we cannot account for does not start (dropping the exec
+        // closes its socket).
         tracing::error!(error = %e, "cannot record the terminal session");
         return Err(AppError::Unavailable(
             "the session cannot be recorded right now".into(),
@@ -115,9 +131,11 @@ pub async fn start_session(
     }
     tracing::info!(session = %session_id, grant = %grant.id, user = %grant.kube_user,
         pod = %format!("{}/{}", req.namespace, req.pod), %container, "terminal session started");
-    let exec = exec_io(&mut process, sizes).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!("the exec stream has no stdin/stdout"))
-    })?;
+    let exec = ExecIo {
+        stdin: input,
+        stdout: Box::new(output),
+        status,
+    };
     let now = std::time::Instant::now();
     let hooks = &state.terminal.hooks;
     let ctx = RelayContext {
@@ -141,35 +159,10 @@ pub async fn start_session(
         ctx,
         exec,
         guard: ExecGuard {
-            process,
             store: state.store.clone(),
             session_id,
             ended: None,
         },
-    })
-}
-
-fn exec_io(process: &mut AttachedProcess, mut sizes: ResizeSender) -> Option<ExecIo> {
-    let stdin = process.stdin()?;
-    let stdout = process.stdout()?;
-    let status = process.take_status();
-    Some(ExecIo {
-        stdin: Box::new(stdin),
-        stdout: Box::new(stdout),
-        resize: Box::new(move |cols, rows| {
-            if let Some(s) = sizes.as_mut() {
-                let _ = s.try_send(TerminalSize {
-                    width: cols,
-                    height: rows,
-                });
-            }
-        }),
-        status: Box::pin(async move {
-            match status {
-                Some(fut) => fut.await.map(|s| exit_code(&s)),
-                None => None,
-            }
-        }),
     })
 }
 

@@ -8,7 +8,7 @@ use futures::{SinkExt, StreamExt};
 use keyhole_protocol::terminal::CloseReason;
 use tokio::sync::mpsc;
 
-use super::relay::{self, Ended, ExecIo, Inbound, Outbound, RelayContext};
+use super::relay::{self, Ended, ExecInput, ExecIo, Inbound, Outbound, RelayContext};
 
 /// Outbound queue length (frames). With ≤ 16 KiB per frame this bounds what one slow browser
 /// can make us hold to ~256 KiB; beyond it the relay stops reading the pod's output.
@@ -29,7 +29,7 @@ pub fn close_code(reason: CloseReason) -> u16 {
 }
 
 /// Runs one session over `socket` until it ends.
-pub async fn serve(socket: WebSocket, ctx: RelayContext, exec: ExecIo) -> Ended {
+pub async fn serve<I: ExecInput>(socket: WebSocket, ctx: RelayContext, exec: ExecIo<I>) -> Ended {
     let (mut sink, stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Outbound>(OUT_QUEUE);
     let mut writer = tokio::spawn(async move {
