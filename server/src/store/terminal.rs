@@ -23,7 +23,7 @@ pub struct NewTerminalSession<'a> {
 }
 
 /// A stored terminal session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TerminalSessionRow {
     /// Session id.
     pub id: String,
@@ -50,21 +50,6 @@ pub struct TerminalSessionRow {
     /// Bytes from the pod to the browser.
     pub bytes_out: i64,
 }
-
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-    i64,
-    i64,
-);
 
 impl Store {
     /// Records a session that has just started.
@@ -116,41 +101,13 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<Option<TerminalSessionRow>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<TerminalSessionRow> = sqlx::query_as(
             "SELECT id, subject, kube_user, grant_id, namespace, pod, container, started_at, \
              ended_at, end_reason, bytes_in, bytes_out FROM terminal_sessions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(
-            |(
-                id,
-                subject,
-                kube_user,
-                grant_id,
-                namespace,
-                pod,
-                container,
-                started_at,
-                ended_at,
-                end_reason,
-                bytes_in,
-                bytes_out,
-            )| TerminalSessionRow {
-                id,
-                subject,
-                kube_user,
-                grant_id,
-                namespace,
-                pod,
-                container,
-                started_at,
-                ended_at,
-                end_reason,
-                bytes_in,
-                bytes_out,
-            },
-        ))
+        Ok(row)
     }
 }
