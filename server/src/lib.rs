@@ -35,6 +35,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -76,6 +77,13 @@ pub async fn run(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "keyhole listening on http://{addr}");
     let stop = token.clone();
+    // No Nagle: a terminal writes small frames back to back (an echo, then a notice), and the
+    // second must not wait for the browser's delayed ACK of the first.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -5,7 +5,8 @@
 //! - `routes.rs`: HTTP routes (pods, logs, the WebSocket upgrade); all checks before upgrade.
 //! - `check.rs`: grant / capability / pod coverage checks shared by the routes.
 //! - `start.rs`: opening a session (exec + session row) and running it.
-//! - `ws.rs`: the axum WebSocket adapter (writer task, bounded queue, close codes).
+//! - `ws.rs`: the axum WebSocket adapter (message mapping, close codes).
+//! - `outbox.rs`: the relay's write side (short queue, backpressure, cancel-safe flush).
 //! - `relay.rs`: the one `select!` loop per session; transport-free.
 //! - `session.rs`: the session core (timers, line tracking, control parsing); no I/O.
 //! - `hooks.rs`: the seams: [`LineFilter`] (command filter) and [`Recorder`].
@@ -14,6 +15,7 @@
 
 mod check;
 mod hooks;
+mod outbox;
 pub mod relay;
 pub mod routes;
 pub mod session;

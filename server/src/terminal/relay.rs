@@ -2,26 +2,28 @@
 //! the exec stream and ending the session on grant revocation or expiry, idle timeout, exit,
 //! browser close or server shutdown.
 //!
-//! It knows neither axum nor kube: the socket is a stream of [`Inbound`] and a bounded sender
-//! of [`Outbound`] (see `ws.rs`), the exec is an [`ExecIo`]. Backpressure: pod output is read
-//! only after a slot in the bounded outbound queue is reserved, so a slow browser stops us
-//! reading the exec stream, i.e. the API server's socket (the exec reader is polled by this
-//! loop itself; there is no task or pipe in between).
+//! It knows neither axum nor kube: the socket is a stream of [`Inbound`] and a sink of
+//! [`Outbound`] (see `ws.rs`), the exec is an [`ExecIo`]. This loop polls all of them itself:
+//! there is no task, channel or pipe between the browser's socket and the API server's, so a
+//! keystroke and its echo each cost one wake-up of this task. Backpressure: pod output is read
+//! only while the [`Outbox`] is idle (everything before was handed to the browser's socket),
+//! so a slow browser stops us reading the exec stream, i.e. the API server's socket.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use futures::{Stream, StreamExt};
+use futures::{Sink, Stream, StreamExt};
 use keyhole_protocol::terminal::{
     ClientMsg, CloseReason, MAX_CLIENT_FRAME, NoticeLevel, ServerMsg,
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::hooks::{LineFilter, Recorder};
+use super::outbox::Outbox;
 use super::session::{SessionCore, TimerAction};
 use crate::access::{Access, GrantError, GrantEvent};
 
@@ -29,8 +31,8 @@ use crate::access::{Access, GrantError, GrantEvent};
 const READ_CHUNK: usize = 16 * 1024;
 /// How long to wait for the exit status after the output ended.
 const STATUS_GRACE: Duration = Duration::from_secs(2);
-/// How long the last messages (`exit`, `closed`, close) may wait for room in the queue.
-const FINAL_SEND: Duration = Duration::from_millis(250);
+/// How long the last messages (`exit`, `closed`, close) may take to reach a slow browser.
+const FINAL_SEND: Duration = Duration::from_millis(500);
 
 /// What the browser sent.
 #[derive(Debug)]
@@ -112,32 +114,28 @@ pub struct Ended {
 
 /// Runs the session until it ends; always sends `closed` and `Close` (if the browser is
 /// still there) before returning. The exec ends when `exec` is dropped here.
-pub async fn run<S, I>(
-    mut ctx: RelayContext,
-    mut inbound: S,
-    out: mpsc::Sender<Outbound>,
-    exec: ExecIo<I>,
-) -> Ended
+pub async fn run<S, O, I>(mut ctx: RelayContext, mut inbound: S, out: O, exec: ExecIo<I>) -> Ended
 where
     S: Stream<Item = Inbound> + Unpin,
+    O: Sink<Outbound> + Unpin,
     I: ExecInput,
 {
-    let _ = out.send(Outbound::Control(ctx.hello.clone())).await;
-    let (reason, message) = relay_loop(&mut ctx, &mut inbound, &out, exec).await;
+    let mut out = Outbox::new(out);
+    out.push(Outbound::Control(ctx.hello.clone()));
+    let (reason, message) = relay_loop(&mut ctx, &mut inbound, &mut out, exec).await;
     let now = Instant::now();
     ctx.recorder.finish(ctx.core.elapsed(now), reason);
     // The browser may be gone or stalled; then these are dropped after a short wait, which is
-    // fine: the session ends either way (the caller aborts the exec and the socket).
+    // fine: the session ends either way (the caller drops the exec and the socket).
     if reason != CloseReason::ClientClosed {
         let closed = ServerMsg::Closed {
             reason,
             message: message.clone(),
         };
-        let _ = out
-            .send_timeout(Outbound::Control(closed), FINAL_SEND)
-            .await;
+        out.push(Outbound::Control(closed));
     }
-    let _ = out.send_timeout(Outbound::Close(reason), FINAL_SEND).await;
+    out.push(Outbound::Close(reason));
+    let _ = tokio::time::timeout(FINAL_SEND, out.flush()).await;
     Ended {
         reason,
         message,
@@ -146,24 +144,21 @@ where
     }
 }
 
-/// Queues a control message without ever blocking the loop: a browser that stopped reading
-/// must not delay a revocation or an expiry (the message is dropped if the queue is full).
-fn control(out: &mpsc::Sender<Outbound>, msg: ServerMsg) {
-    let _ = out.try_send(Outbound::Control(msg));
+/// Queues a notice without ever blocking the loop: a browser that stopped reading must not
+/// delay a revocation or an expiry (the notice is dropped if it is that far behind).
+fn notice<O: Sink<Outbound> + Unpin>(out: &mut Outbox<O>, level: NoticeLevel, text: String) {
+    out.push_control(Outbound::Control(ServerMsg::Notice { level, text }));
 }
 
-async fn notice(out: &mpsc::Sender<Outbound>, level: NoticeLevel, text: String) {
-    control(out, ServerMsg::Notice { level, text });
-}
-
-async fn relay_loop<S, I>(
+async fn relay_loop<S, O, I>(
     ctx: &mut RelayContext,
     inbound: &mut S,
-    out: &mpsc::Sender<Outbound>,
+    out: &mut Outbox<O>,
     exec: ExecIo<I>,
 ) -> (CloseReason, String)
 where
     S: Stream<Item = Inbound> + Unpin,
+    O: Sink<Outbound> + Unpin,
     I: ExecInput,
 {
     // Separate locals, so each `select!` branch borrows only its own part.
@@ -190,7 +185,7 @@ where
             _ = tokio::time::sleep_until(deadline.into()) => {
                 match ctx.core.fire(timer, Instant::now()) {
                     TimerAction::Close(reason, message) => return (reason, message),
-                    TimerAction::Notice(text) => notice(out, NoticeLevel::Warning, text).await,
+                    TimerAction::Notice(text) => notice(out, NoticeLevel::Warning, text),
                     TimerAction::Nothing => {}
                 }
             }
@@ -198,32 +193,24 @@ where
                 status_done = true;
                 exit_code = code;
             }
-            read = async {
-                // Reserve first: no slot, no read (backpressure).
-                let permit = out.reserve().await.ok()?;
-                // Cancel-safe: until `consume`, the data stays in the exec stream.
-                let chunk = stdout
-                    .fill_buf()
-                    .await
-                    .map(|b| b[..b.len().min(READ_CHUNK)].to_vec());
-                if let Ok(c) = &chunk {
-                    stdout.consume(c.len());
-                }
-                Some((permit, chunk))
-            } => {
-                let Some((permit, chunk)) = read else {
+            // Before reading more output: what was read goes out on this same wake-up.
+            sent = out.flush(), if out.needs_flush() => {
+                if sent.is_err() {
                     return (CloseReason::ClientClosed, "The browser went away.".into());
-                };
-                match chunk {
+                }
+            }
+            // Cancel-safe: until `consume`, the data stays in the exec stream.
+            read = stdout.fill_buf(), if out.is_idle() => {
+                match read.map(|b| b[..b.len().min(READ_CHUNK)].to_vec()) {
                     Ok(data) if !data.is_empty() => {
+                        stdout.consume(data.len());
                         let now = Instant::now();
                         ctx.core.on_output(now, data.len());
                         ctx.recorder.output(ctx.core.elapsed(now), &data);
-                        permit.send(Outbound::Bytes(data));
+                        out.push(Outbound::Bytes(data));
                     }
                     // End of output: the process is gone; collect its status.
                     _ => {
-                        drop(permit);
                         if !status_done {
                             exit_code = tokio::time::timeout(STATUS_GRACE, &mut status)
                                 .await
@@ -231,8 +218,7 @@ where
                                 .flatten();
                         }
                         let code = exit_code.unwrap_or(-1);
-                        let exit = Outbound::Control(ServerMsg::Exit { code });
-                        let _ = out.send_timeout(exit, FINAL_SEND).await;
+                        out.push(Outbound::Control(ServerMsg::Exit { code }));
                         return (CloseReason::Exited, format!("The shell exited with code {code}."));
                     }
                 }
@@ -249,7 +235,7 @@ where
                         ctx.recorder.input(at, &outcome.forward);
                         for message in outcome.blocked {
                             ctx.recorder.marker(at, &format!("blocked: {message}"));
-                            notice(out, NoticeLevel::Warning, message).await;
+                            notice(out, NoticeLevel::Warning, message);
                         }
                         if stdin.write(&outcome.forward).await.is_err() {
                             return (CloseReason::Error, "The pod's terminal stopped accepting input.".into());
@@ -261,7 +247,7 @@ where
                             // A broken exec socket shows up as the end of output.
                             let _ = stdin.resize(cols, rows).await;
                         }
-                        Err(text) => notice(out, NoticeLevel::Warning, text).await,
+                        Err(text) => notice(out, NoticeLevel::Warning, text),
                     },
                     Some(Inbound::Failed(e)) => {
                         return (CloseReason::Error, format!("The terminal connection failed: {e}"));
