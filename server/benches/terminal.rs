@@ -8,9 +8,12 @@
 //! run:
 //! 1. memory per idle session: RSS of the gateway before and after opening N terminals
 //!    (`TERMINAL_BENCH_SESSIONS`, default 1000), each through the browser protocol;
-//! 2. keystroke echo round trip (p50/p99) and output throughput (100 MB of base64), through
-//!    Keyhole (a tokio-tungstenite client speaking the browser's protocol) and directly
-//!    against devstack's exec (kube-rs as admin), interleaved K D K D … over several rounds.
+//! 2. keystroke echo round trip (p50/p99) over four paths, paired key by key (`echo.rs`):
+//!    Keyhole (a tokio-tungstenite client speaking the browser's protocol), kube-rs direct as
+//!    devstack's admin, the same through a byte-copying proxy process (the floor of any
+//!    gateway), and a single-task client speaking the exec protocol itself; and output
+//!    throughput (100 MB of base64), Keyhole and kube-rs direct interleaved per round;
+//! 3. what permessage-deflate would cost, on frames Keyhole really sent (`deflate.rs`).
 //!
 //! Echo is measured against `cat` on a raw TTY (`stty raw -echo; exec cat`), so each key
 //! comes back as exactly one byte and no shell line editing is timed.
@@ -19,6 +22,8 @@
 mod deflate;
 #[path = "terminal/echo.rs"]
 mod echo;
+#[path = "terminal/roles.rs"]
+mod roles;
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -56,66 +61,6 @@ impl Drop for Stack {
     }
 }
 
-/// The API server process: devstack in `dir`, kubeconfig written to `dir/kubeconfig`, "ready"
-/// on stdout; runs until its stdin closes (the bench ended or died).
-async fn devstack_role(dir: std::path::PathBuf) {
-    let kube = devstack::start_kube(devstack::KubeOptions::new(dir.join("devstack")))
-        .await
-        .unwrap();
-    std::fs::write(dir.join("kubeconfig"), kube.kubeconfig_yaml()).unwrap();
-    println!("ready");
-    let mut sink = Vec::new();
-    let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
-}
-
-/// The floor of any gateway: a process that only copies bytes (TCP, TLS passed through)
-/// between a client and `target`. Prints its address; runs until its stdin closes.
-async fn proxy_role(target: String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    println!("{}", listener.local_addr().unwrap());
-    let accept = async {
-        loop {
-            let (mut a, _) = listener.accept().await.unwrap();
-            let target = target.clone();
-            tokio::spawn(async move {
-                let mut b = tokio::net::TcpStream::connect(target).await.unwrap();
-                let _ = (a.set_nodelay(true), b.set_nodelay(true));
-                let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-            });
-        }
-    };
-    let (mut sink, mut stdin) = (Vec::new(), tokio::io::stdin());
-    tokio::select! {
-        _ = accept => {}
-        _ = tokio::io::AsyncReadExt::read_to_end(&mut stdin, &mut sink) => {}
-    }
-}
-
-/// Re-executes this bench binary in `role`; returns the child and the first line it printed.
-fn spawn_role(role: &str, env: (&str, &std::ffi::OsStr)) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env("KEYHOLE_BENCH_ROLE", role)
-        .env(env.0, env.1)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line.trim().to_owned())
-}
-
-/// Starts the API server process and waits until it is ready.
-fn start_apiserver(dir: &std::path::Path) -> std::process::Child {
-    let (child, line) = spawn_role("devstack", ("KEYHOLE_BENCH_DIR", dir.as_os_str()));
-    assert_eq!(line, "ready", "devstack did not start");
-    child
-}
-
 async fn start() -> Stack {
     let dir = std::env::temp_dir().join(format!("keyhole-bench-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(dir.join("dist")).unwrap();
@@ -124,7 +69,7 @@ async fn start() -> Stack {
         "<!DOCTYPE html><title>bench</title>",
     )
     .unwrap();
-    let apiserver = start_apiserver(&dir);
+    let apiserver = roles::start_apiserver(&dir);
     let kubeconfig = dir.join("kubeconfig");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -363,11 +308,11 @@ fn median(v: &mut [f64]) -> f64 {
 async fn main() {
     if std::env::var("KEYHOLE_BENCH_ROLE").as_deref() == Ok("devstack") {
         let dir = std::env::var_os("KEYHOLE_BENCH_DIR").expect("KEYHOLE_BENCH_DIR");
-        return devstack_role(dir.into()).await;
+        return roles::devstack(dir.into()).await;
     }
     if std::env::var("KEYHOLE_BENCH_ROLE").as_deref() == Ok("proxy") {
         let target = std::env::var("KEYHOLE_BENCH_TARGET").expect("KEYHOLE_BENCH_TARGET");
-        return proxy_role(target).await;
+        return roles::proxy(target).await;
     }
     let sessions: usize = std::env::var("TERMINAL_BENCH_SESSIONS")
         .ok()
@@ -426,7 +371,7 @@ async fn main() {
     .await
     .unwrap();
     let authority = cfg.cluster_url.authority().unwrap().to_string();
-    let (mut proxy, proxy_addr) = spawn_role(
+    let (mut proxy, proxy_addr) = roles::spawn(
         "proxy",
         ("KEYHOLE_BENCH_TARGET", std::ffi::OsStr::new(&authority)),
     );
