@@ -120,6 +120,7 @@ async fn build_state(
         }
         _ => None,
     };
+    let keepalive = config.terminal.keepalive;
     let kube = kube::KubeGateway::from_config(&config.kubernetes)
         .await
         .context("cannot configure the Kubernetes client")?;
@@ -146,7 +147,7 @@ async fn build_state(
         auth,
         policy,
         access,
-        terminal: terminal::Terminal::new(kube),
+        terminal: terminal::Terminal::new(kube, keepalive),
         shutdown,
     };
     Ok((

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::access::{create, get, post};
-use common::{Browser, TestServer, WsStream, ws_connect};
+use common::{Browser, Options, TestServer, WsStream, ws_connect};
 use futures::{SinkExt, StreamExt};
 use keyhole_protocol::terminal::{CloseReason, ServerMsg};
 use serde_json::json;
@@ -503,4 +503,40 @@ async fn revoke_ends_a_session_whose_browser_stopped_reading() {
     );
     store.close().await;
     drop(ws);
+}
+
+/// An idle session gets WebSocket pings on both sockets (so proxies with an idle timeout keep
+/// it open) and stays usable: the exec's pongs do not disturb its output.
+#[tokio::test]
+async fn idle_sessions_get_keepalive_pings_and_stay_usable() {
+    let ts = TestServer::start_with(Options {
+        env: vec![("KEYHOLE_TERMINAL_KEEPALIVE_SECONDS", "1")],
+        ..Default::default()
+    })
+    .await;
+    let mut alice = ts.login("alice").await;
+    let g = grant(&mut alice, "payments-debug", 1800).await;
+    let mut ws = open(&ts, &alice, &g, CHECKOUT, "").await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, Duration::from_secs(10), |s| {
+        !s.output.is_empty()
+    })
+    .await;
+    let (mut pings, t0) = (0, Instant::now());
+    while t0.elapsed() < Duration::from_millis(3500) {
+        let left = Duration::from_millis(3500).saturating_sub(t0.elapsed());
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => panic!("session ended while idle: {other:?}"),
+            Err(_) => break,
+        }
+    }
+    assert!((2..=4).contains(&pings), "{pings} pings in 3.5 s at 1 s");
+    send(&mut ws, "echo still-$((40+2))\r").await;
+    read_until(&mut ws, &mut seen, Duration::from_secs(10), |s| {
+        s.output.contains("still-42")
+    })
+    .await;
+    assert!(!seen.closed);
 }

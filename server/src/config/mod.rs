@@ -69,6 +69,14 @@ pub struct RawConfig {
     policy: RawPolicy,
     #[serde(default)]
     kubernetes: RawKubernetes,
+    #[serde(default)]
+    terminal: RawTerminal,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerminal {
+    keepalive_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +141,16 @@ pub struct Config {
     pub policy_file: Option<PathBuf>,
     /// Where the Kubernetes API is; `Embedded` = start devstack in-process.
     pub kubernetes: KubernetesConfig,
+    /// `[terminal]`.
+    pub terminal: TerminalConfig,
+}
+
+/// `[terminal]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalConfig {
+    /// How often an idle terminal's sockets (browser and exec) get a WebSocket ping, so
+    /// proxies with an idle timeout (nginx's default is 60 s) keep them open.
+    pub keepalive: Duration,
 }
 
 /// `[oidc]`.
@@ -228,6 +246,10 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("KEYHOLE_POLICY_FILE", "policy.file"),
     ("KEYHOLE_KUBERNETES_KUBECONFIG", "kubernetes.kubeconfig"),
     ("KEYHOLE_KUBERNETES_CONTEXT", "kubernetes.context"),
+    (
+        "KEYHOLE_TERMINAL_KEEPALIVE_SECONDS",
+        "terminal.keepalive_seconds",
+    ),
 ];
 
 impl Config {
@@ -261,6 +283,21 @@ impl Config {
                     key: name,
                     message: "unknown KEYHOLE_ variable".into(),
                 });
+            };
+            // Durations are whole seconds; everything else is a string.
+            let value = if key.ends_with("_seconds") {
+                match value.trim().parse::<i64>() {
+                    Ok(n) => toml::Value::Integer(n),
+                    Err(_) => {
+                        return Err(ConfigError::Invalid {
+                            origin: "environment".into(),
+                            key: name,
+                            message: format!("expected a whole number of seconds, got {value:?}"),
+                        });
+                    }
+                }
+            } else {
+                toml::Value::String(value)
             };
             set_dotted(&mut table, key, value);
         }
@@ -341,6 +378,13 @@ impl Config {
                 "use letters, digits, '_' or '-'".into(),
             ));
         }
+        let keepalive = raw.terminal.keepalive_seconds.unwrap_or(30);
+        if !(1..=3600).contains(&keepalive) {
+            return Err(invalid(
+                "terminal.keepalive_seconds",
+                "must be between 1 and 3600".into(),
+            ));
+        }
         let kubernetes = match (raw.kubernetes.in_cluster, raw.kubernetes.kubeconfig) {
             (Some(true), Some(_)) => {
                 return Err(invalid(
@@ -370,6 +414,9 @@ impl Config {
             },
             policy_file: raw.policy.file,
             kubernetes,
+            terminal: TerminalConfig {
+                keepalive: Duration::from_secs(keepalive),
+            },
         })
     }
 
@@ -446,7 +493,7 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn set_dotted(table: &mut toml::Table, key: &str, value: String) {
+fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
     let mut parts: Vec<&str> = key.split('.').collect();
     let last = parts.pop().expect("non-empty key");
     let mut t = table;
@@ -457,7 +504,7 @@ fn set_dotted(table: &mut toml::Table, key: &str, value: String) {
             .as_table_mut()
             .expect("config sections are tables");
     }
-    t.insert(last.to_owned(), toml::Value::String(value));
+    t.insert(last.to_owned(), value);
 }
 
 #[cfg(test)]

@@ -79,3 +79,27 @@ fn secrets_are_redacted_in_debug() {
         "http://127.0.0.1:8080/auth/callback"
     );
 }
+
+#[test]
+fn terminal_keepalive_from_file_or_env_within_bounds() {
+    assert_eq!(
+        Config::load(None, Vec::new()).unwrap().terminal.keepalive,
+        Duration::from_secs(30)
+    );
+    let c = load_str("[terminal]\nkeepalive_seconds = 45\n").unwrap();
+    assert_eq!(c.terminal.keepalive, Duration::from_secs(45));
+    let env = |v: &str| vec![("KEYHOLE_TERMINAL_KEEPALIVE_SECONDS".into(), v.into())];
+    let c = Config::load(None, env("5")).unwrap();
+    assert_eq!(c.terminal.keepalive, Duration::from_secs(5));
+    let err = Config::load(None, env("soon")).unwrap_err().to_string();
+    assert!(err.contains("KEYHOLE_TERMINAL_KEEPALIVE_SECONDS"), "{err}");
+    assert!(err.contains("whole number of seconds"), "{err}");
+    let err = load_str("[terminal]\nkeepalive_seconds = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("terminal.keepalive_seconds"), "{err}");
+    let err = load_str("[terminal]\nkeepalive = 3\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("keepalive"), "{err}");
+}

@@ -257,6 +257,15 @@ impl ExecWriter {
         self.send(frame).await
     }
 
+    /// Sends a WebSocket ping (keeps proxies in front of the API server from closing an idle
+    /// exec; the pong is consumed by [`ExecReader`]).
+    pub async fn ping(&mut self) -> io::Result<()> {
+        self.socket
+            .send(Message::Ping(Bytes::new()))
+            .await
+            .map_err(io::Error::other)
+    }
+
     async fn send(&mut self, frame: Vec<u8>) -> io::Result<()> {
         self.socket
             .send(Message::Binary(frame.into()))

@@ -23,6 +23,7 @@ mod start;
 mod ws;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -41,14 +42,17 @@ pub struct Terminal {
     pub kube: KubeGateway,
     /// Creates each session's command filter and recorder.
     pub hooks: Arc<dyn SessionHooks>,
+    /// Ping period for both sockets of a session (`terminal.keepalive_seconds`).
+    pub keepalive: Duration,
 }
 
 impl Terminal {
     /// With the default hooks (allow all, record nothing).
-    pub fn new(kube: KubeGateway) -> Self {
+    pub fn new(kube: KubeGateway, keepalive: Duration) -> Self {
         Self {
             kube,
             hooks: Arc::new(DefaultHooks),
+            keepalive,
         }
     }
 }

@@ -54,6 +54,8 @@ pub enum Outbound {
     Bytes(Vec<u8>),
     /// A text frame: a control message.
     Control(ServerMsg),
+    /// A WebSocket ping (keepalive through proxies).
+    Ping,
     /// Close the socket (after everything queued before it), for this reason.
     Close(CloseReason),
 }
@@ -64,6 +66,8 @@ pub trait ExecInput: Send {
     fn write(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
     /// Sends a new terminal size.
     fn resize(&mut self, cols: u16, rows: u16) -> impl Future<Output = io::Result<()>> + Send;
+    /// Sends a keepalive ping on the exec connection.
+    fn ping(&mut self) -> impl Future<Output = io::Result<()>> + Send;
 }
 
 /// The exec stream, independent of kube.
@@ -97,6 +101,8 @@ pub struct RelayContext {
     pub filter: Box<dyn LineFilter>,
     /// The recorder.
     pub recorder: Box<dyn Recorder>,
+    /// Ping period for both sockets while the session is open.
+    pub keepalive: Duration,
 }
 
 /// How a session ended.
@@ -169,6 +175,10 @@ where
     } = exec;
     let mut exit_code: Option<i32> = None;
     let mut status_done = false;
+    // Created once: a branch that is not rebuilt on every turn of the loop.
+    let start = tokio::time::Instant::now() + ctx.keepalive;
+    let mut keepalive = tokio::time::interval_at(start, ctx.keepalive);
+    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let (deadline, timer) = ctx.core.next_timer();
         tokio::select! {
@@ -188,6 +198,13 @@ where
                     TimerAction::Notice(text) => notice(out, NoticeLevel::Warning, text),
                     TimerAction::Nothing => {}
                 }
+            }
+            _ = keepalive.tick() => {
+                // Proxies with an idle timeout (nginx: 60 s) see traffic both ways; browsers
+                // and the API server answer pings by themselves. A failed exec ping shows up
+                // as the end of output.
+                out.push_control(Outbound::Ping);
+                let _ = stdin.ping().await;
             }
             code = &mut status, if !status_done => {
                 status_done = true;

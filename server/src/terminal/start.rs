@@ -55,6 +55,10 @@ impl ExecInput for ExecWriter {
     fn resize(&mut self, cols: u16, rows: u16) -> impl Future<Output = io::Result<()>> + Send {
         ExecWriter::resize(self, cols, rows)
     }
+
+    fn ping(&mut self) -> impl Future<Output = io::Result<()>> + Send {
+        ExecWriter::ping(self)
+    }
 }
 
 /// Completes the session row however the session ends, including when the upgrade never
@@ -154,6 +158,7 @@ pub async fn start_session(
         core: SessionCore::new(now, instant_of(grant.expires_at), grant.idle_timeout),
         filter: hooks.filter(),
         recorder: hooks.recorder(),
+        keepalive: state.terminal.keepalive,
     };
     Ok(PreparedSession {
         ctx,

@@ -28,6 +28,7 @@ fn message(m: Outbound) -> Message {
         Outbound::Bytes(b) => Message::Binary(b.into()),
         // Serialising these plain enums cannot fail; an empty text would be ignored.
         Outbound::Control(c) => Message::Text(serde_json::to_string(&c).unwrap_or_default().into()),
+        Outbound::Ping => Message::Ping(Default::default()),
         Outbound::Close(reason) => Message::Close(Some(CloseFrame {
             code: close_code(reason),
             reason: reason.as_str().into(),

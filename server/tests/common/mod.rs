@@ -44,6 +44,8 @@ pub struct Options {
     pub extra_users: Vec<IdpUser>,
     /// Policy YAML, written to `<dir>/policy.yaml` and used instead of the built-in one.
     pub policy: Option<String>,
+    /// More `KEYHOLE_*` settings, e.g. `("KEYHOLE_TERMINAL_KEEPALIVE_SECONDS", "1")`.
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 /// A click-to-login IdP user `name` (`sub` = `devidp-<name>`, e-mail `<name>@example.test`).
@@ -117,6 +119,7 @@ impl TestServer {
             std::fs::write(&file, policy).unwrap();
             env.push(("KEYHOLE_POLICY_FILE".into(), file.display().to_string()));
         }
+        env.extend(opts.env.iter().map(|(k, v)| ((*k).into(), (*v).into())));
         let config = Config::load(None, env).unwrap();
         let (stop, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(keyhole::run(config, listener, async move {
