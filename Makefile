@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export TRUNK_SKIP_VERSION_CHECK := true
 CARGO ?= cargo
 
-.PHONY: all setup web build run test lint fmt unit e2e bench clean
+.PHONY: all setup web build run test lint fmt unit test-postgres e2e bench clean
 
 all: build
 
@@ -38,13 +38,18 @@ lint: setup
 unit: setup
 	$(CARGO) test --locked
 
+## test-postgres: the server's integration tests again, against a throwaway PostgreSQL
+## (Debian's server on loopback, started and removed by scripts/with-postgres)
+test-postgres: setup
+	bash scripts/with-postgres $(CARGO) test --locked -p keyhole --tests
+
 ## e2e: browser tests (Playwright + Debian Chromium + the real oidc-provider)
 e2e: web
 	$(CARGO) build --locked -p keyhole
 	cd end2end && npm test
 
 ## test: everything CI runs
-test: lint unit e2e
+test: lint unit test-postgres e2e
 
 ## bench: performance benchmarks (numbers go to docs/performance.md)
 bench: setup

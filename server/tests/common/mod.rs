@@ -31,6 +31,49 @@ pub struct TestServer {
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
+/// The database for a server whose state lives in `dir`: SQLite in `dir`, or, when
+/// `POSTGRES_TEST_URL` is set (`make test-postgres`), a PostgreSQL database named
+/// after `dir` on that server, created if missing (so a restart with the same `dir` finds its
+/// data, like the SQLite file).
+pub async fn database_url(dir: &std::path::Path) -> String {
+    let Ok(base) = std::env::var("POSTGRES_TEST_URL") else {
+        return format!("sqlite://{}/keyhole.db", dir.display());
+    };
+    use sqlx::Connection as _;
+    let name: String = dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // PostgreSQL truncates identifiers at 63 bytes; keep the unique tail.
+    let name = format!("k_{}", &name[name.len().saturating_sub(60)..]);
+    let base = base.trim_end_matches('/');
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("POSTGRES_TEST_URL reachable");
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut admin)
+        .await
+        .unwrap();
+    if exists.is_none() {
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    let _ = admin.close().await;
+    format!("{base}/{name}")
+}
+
 /// Options for [`TestServer::start_with`].
 #[derive(Default)]
 pub struct Options {
@@ -101,7 +144,7 @@ impl TestServer {
             .await
             .unwrap(),
         };
-        let db_url = format!("sqlite://{}/keyhole.db", dir.display());
+        let db_url = database_url(&dir).await;
         let issuer = opts
             .issuer_override
             .unwrap_or_else(|| idp.issuer().to_owned());
