@@ -41,6 +41,7 @@ impl Access {
             at: now_unix(),
         };
         let _ = self.inner.live.send(event.clone());
+        self.fan_out(super::fanout::Wire::Access(event.clone()));
         self.inner.notifier.notify(Notice {
             event,
             requester: req
@@ -57,6 +58,7 @@ impl Access {
     /// Tells the terminal (and live viewers) that a grant ended.
     pub(super) fn publish_grant_end(&self, event: GrantEvent) {
         tracing::info!(grant = event.grant_id(), ?event, "grant ended");
+        self.fan_out(super::fanout::Wire::Grant(event.clone()));
         let _ = self.inner.grant_events.send(event);
     }
 }

@@ -11,10 +11,11 @@
 //! 2. While the stream runs, hold a receiver from [`Access::grant_events`] and close the stream
 //!    on a [`GrantEvent`] for its grant. Revocation and expiry are broadcast within a second
 //!    (the scheduler ticks every 250 ms). To be safe against a lagged receiver
-//!    (`RecvError::Lagged`), re-check with `active_grant` and also close at `expires_at`.
+//!    (`RecvError::Lagged`) or a [`GrantEvent::Resync`], re-check with `active_grant`; and
+//!    close at `expires_at` regardless.
 //!
-//! Events are broadcast in this process only; several replicas will need the database to fan
-//! them out (PostgreSQL LISTEN/NOTIFY), which is not built yet.
+//! With PostgreSQL, events also reach every other replica (`fanout.rs`, LISTEN/NOTIFY), so a
+//! revocation made on one replica closes sessions held open by another.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -64,7 +65,8 @@ pub struct ActiveGrant {
 }
 
 /// A grant ended: every stream under it must close.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum GrantEvent {
     /// Revoked by an approver or an admin.
     Revoked {
@@ -80,13 +82,19 @@ pub enum GrantEvent {
         /// The grant.
         grant_id: String,
     },
+    /// Events from other replicas may have been missed (their connection dropped): every
+    /// holder must re-check its grant with [`Access::active_grant`] (fail closed).
+    Resync,
 }
 
 impl GrantEvent {
-    /// The grant concerned.
-    pub fn grant_id(&self) -> &str {
+    /// The grant concerned (`None` for [`GrantEvent::Resync`], which concerns all).
+    pub fn grant_id(&self) -> Option<&str> {
         match self {
-            GrantEvent::Revoked { grant_id, .. } | GrantEvent::Expired { grant_id } => grant_id,
+            GrantEvent::Revoked { grant_id, .. } | GrantEvent::Expired { grant_id } => {
+                Some(grant_id)
+            }
+            GrantEvent::Resync => None,
         }
     }
 }

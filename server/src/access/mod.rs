@@ -9,6 +9,7 @@
 //!   types. These are the operations, independent of HTTP, with the narrow [`AccessError`].
 //! - `grant.rs`: the handle the terminal uses ([`Access::active_grant`], [`GrantEvent`]).
 //! - `events.rs`: live events (a broadcast channel) and who may see each one.
+//! - `fanout.rs`: the same events across replicas (PostgreSQL LISTEN/NOTIFY).
 //! - `scheduler.rs`: expires pending requests and grants, every 250 ms.
 //! - `webhook.rs`: notifications (generic JSON or Slack), retried in the background.
 //! - `routes.rs`: the HTTP routes (including `GET /api/events`, Server-Sent Events);
@@ -18,6 +19,7 @@
 //! number of [`Access`] clones share one broker.
 
 mod events;
+mod fanout;
 mod grant;
 pub mod model;
 mod openapi;
@@ -63,6 +65,8 @@ struct Inner {
     live: broadcast::Sender<AccessEvent>,
     /// Webhook notifications (never blocks).
     notifier: webhook::Notifier,
+    /// Other replicas (PostgreSQL only).
+    fanout: Option<fanout::Fanout>,
 }
 
 /// Who is acting: the signed-in user as the access service needs them (built from the
@@ -116,6 +120,7 @@ impl Access {
         shutdown: CancellationToken,
     ) -> Access {
         let notifier = webhook::Notifier::spawn(policy.clone(), public_url, shutdown.clone());
+        let (fanout, origin) = fanout::Fanout::start(&store, &shutdown).unzip();
         let access = Access {
             inner: Arc::new(Inner {
                 store,
@@ -123,8 +128,16 @@ impl Access {
                 grant_events: broadcast::channel(CHANNEL_CAPACITY).0,
                 live: broadcast::channel(CHANNEL_CAPACITY).0,
                 notifier,
+                fanout,
             }),
         };
+        if let Some(origin) = origin {
+            tokio::spawn(fanout::listen_loop(
+                access.clone(),
+                origin,
+                shutdown.clone(),
+            ));
+        }
         tokio::spawn(scheduler::run(access.clone(), shutdown));
         access
     }

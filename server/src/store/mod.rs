@@ -10,8 +10,11 @@
 
 mod access;
 mod auth_events;
+mod notify;
 mod sessions;
 mod terminal;
+
+pub use notify::{Listener, MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -36,10 +39,21 @@ pub enum Backend {
 }
 
 /// A cheap, cloneable handle to the database.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL only: the URL again, for LISTEN connections (see `notify.rs`).
+    listen_url: Option<std::sync::Arc<str>>,
+}
+
+/// Only the backend: the pool's options and the URL may carry a password.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Failures of the store; details go to the log, never to API clients.
@@ -109,7 +123,12 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let listen_url = (backend == Backend::Postgres).then(|| url.as_str().into());
+        let store = Store {
+            pool,
+            backend,
+            listen_url,
+        };
         store.migrate().await?;
         Ok(store)
     }

@@ -69,10 +69,12 @@ pub(crate) async fn grant_end(
     let ours = async {
         loop {
             match events.recv().await {
-                Ok(ev) if ev.grant_id() == grant_id => return,
+                Ok(ev) if ev.grant_id() == Some(&grant_id) => return,
+                // We may have missed ours: end (the client can reconnect and be checked
+                // again); log streams are cheap to reopen.
+                Ok(GrantEvent::Resync) => return,
                 Ok(_) => {}
-                // Lagged: we may have missed ours; end (the client can reconnect and be
-                // checked again). Closed: the broker is gone.
+                // Lagged: the same. Closed: the broker is gone.
                 Err(_) => return,
             }
         }

@@ -296,9 +296,10 @@ async fn grant_event(
             CloseReason::Expired,
             "The grant has expired; the session is closed.".into(),
         )),
-        Ok(_) => None,
-        // We may have missed our event: ask the database (fail closed).
-        Err(broadcast::error::RecvError::Lagged(_)) => {
+        Ok(GrantEvent::Revoked { .. } | GrantEvent::Expired { .. }) => None,
+        // We may have missed our event (a lagged receiver, or another replica's events lost
+        // while the database connection was down): ask the database (fail closed).
+        Ok(GrantEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
             match access.active_grant(our_grant, subject).await {
                 Ok(_) => None,
                 Err(GrantError::Revoked { reason }) => Some((

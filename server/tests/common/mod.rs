@@ -89,6 +89,8 @@ pub struct Options {
     pub policy: Option<String>,
     /// More `KEYHOLE_*` settings, e.g. `("KEYHOLE_TERMINAL_KEEPALIVE_SECONDS", "1")`.
     pub env: Vec<(&'static str, &'static str)>,
+    /// Share another server's database (a second replica).
+    pub database_url: Option<String>,
 }
 
 /// A click-to-login IdP user `name` (`sub` = `devidp-<name>`, e-mail `<name>@example.test`).
@@ -144,7 +146,10 @@ impl TestServer {
             .await
             .unwrap(),
         };
-        let db_url = database_url(&dir).await;
+        let db_url = match opts.database_url {
+            Some(url) => url,
+            None => database_url(&dir).await,
+        };
         let issuer = opts
             .issuer_override
             .unwrap_or_else(|| idp.issuer().to_owned());
