@@ -145,6 +145,42 @@ pub struct GrantPods {
     pub pods: Vec<PodSummary>,
 }
 
+/// `GET /api/sessions`: one terminal session as an overseer (or its user) sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Session id (also `keyhole.dev/session-id` in the Kubernetes audit log).
+    pub id: String,
+    /// Who ran it.
+    pub user: crate::access::Person,
+    /// The Kubernetes user impersonated.
+    pub kube_user: String,
+    /// The grant it ran under.
+    pub grant_id: String,
+    /// The grant's profile.
+    pub profile: String,
+    /// Pod namespace.
+    pub namespace: String,
+    /// Pod.
+    pub pod: String,
+    /// Container.
+    pub container: String,
+    /// Unix seconds.
+    pub started_at: i64,
+    /// Unix seconds; `None` while open.
+    pub ended_at: Option<i64>,
+    /// Why it ended ([`CloseReason`] name), when it did.
+    pub end_reason: Option<String>,
+    /// Bytes typed (browser → pod), counted when the session ends.
+    pub bytes_in: u64,
+    /// Bytes shown (pod → browser), counted when the session ends.
+    pub bytes_out: u64,
+    /// Open now: not ended, and its grant is still active. (A session whose gateway stopped
+    /// without closing it shows as not live once its grant ended.)
+    pub live: bool,
+    /// The caller may revoke its grant (approver of the profile, or admin) while it is live.
+    pub can_revoke: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

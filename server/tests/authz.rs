@@ -150,6 +150,31 @@ const ROUTES: &[(&str, &str, &str, [u16; 5])] = &[
         [401, 404, 404, 404, 404],
     ),
     ("GET", "/api/events", "", [401, 200, 200, 200, 200]),
+    ("GET", "/api/sessions", "", [401, 200, 200, 200, 200]),
+    (
+        "GET",
+        "/api/sessions?scope=all",
+        "",
+        [401, 403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/sessions?scope=all&state=open",
+        "",
+        [401, 403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/sessions?state=bogus",
+        "",
+        [401, 400, 400, 400, 400],
+    ),
+    (
+        "GET",
+        "/api/sessions?scope=everyone",
+        "",
+        [401, 400, 400, 400, 400],
+    ),
     ("GET", "/api/policy", "", [401, 403, 403, 403, 200]),
     // Last: it ends the session of the user who calls it.
     ("POST", "/auth/logout", "{}", [401, 200, 200, 200, 200]),

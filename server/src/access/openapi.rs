@@ -97,6 +97,11 @@ fn schemas() -> Value {
                 "request_denied", "request_cancelled", "request_expired", "grant_revoked", "grant_expired"] },
             "request_id": s("string"), "grant_id": opt("string"), "profile": s("string"), "requester": s("string"),
             "state": request_state, "at": s("integer") } },
+        "SessionInfo": { "type": "object", "properties": {
+            "id": s("string"), "user": r("Person"), "kube_user": s("string"), "grant_id": s("string"), "profile": s("string"),
+            "namespace": s("string"), "pod": s("string"), "container": s("string"), "started_at": s("integer"),
+            "ended_at": opt("integer"), "end_reason": opt("string"), "bytes_in": s("integer"), "bytes_out": s("integer"),
+            "live": s("boolean"), "can_revoke": s("boolean") } },
         "PolicyView": { "type": "object", "properties": { "origin": s("string"), "source": s("string"), "profiles": s("integer"),
             "reload_ok": s("boolean"), "reload_at": s("integer"), "reload_messages": strings } },
     })
@@ -126,6 +131,17 @@ pub fn document() -> Value {
         &["400", "401", "403"],
     );
     list_grants["parameters"] = scope_param(&["mine", "active"]);
+    let mut list_sessions = op(
+        "List terminal sessions, newest first (at most 200); `state=open` keeps the unfinished ones",
+        None,
+        ok(list("SessionInfo")),
+        &["400", "401", "403"],
+    );
+    list_sessions["parameters"] = scope_param(&["mine", "all"]);
+    if let Some(params) = list_sessions["parameters"].as_array_mut() {
+        params.push(json!({ "name": "state", "in": "query", "required": false,
+            "schema": { "type": "string", "enum": ["any", "open"], "default": "any" } }));
+    }
     let with_id = |mut o: Value| {
         o["parameters"] = id_param();
         o
@@ -149,6 +165,7 @@ pub fn document() -> Value {
             "/events": { "get": { "summary": "Live updates (Server-Sent Events): `ready`, then one event per change the caller may see (`data`: AccessEvent); `resync` means refetch",
                 "responses": { "200": { "description": "An event stream", "content": { "text/event-stream": { "schema": r("AccessEvent") } } },
                     "401": errors(&["401"])["401"] } } },
+            "/sessions": { "get": list_sessions },
             "/policy": { "get": op("The effective policy and its last reload (admins)", None, ok(r("PolicyView")), &["401", "403"]) },
             "/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
         },
@@ -172,6 +189,7 @@ mod tests {
             "/grants",
             "/grants/{id}/revoke",
             "/events",
+            "/sessions",
             "/policy",
             "/openapi.json",
         ] {

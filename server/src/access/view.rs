@@ -27,6 +27,31 @@ pub(super) fn may_revoke(policy: &Policy, caller: &Caller, profile: &str) -> boo
     caller.has(Role::Admin) || policy.may_approve(&caller.groups, profile)
 }
 
+impl Access {
+    /// Whether `caller` may see what `owner` does under `profile` (their terminal sessions,
+    /// for instance): the same rule as for requests and grants.
+    pub fn may_see_owned(&self, caller: &Caller, owner: &str, profile: &str) -> bool {
+        may_see(&self.inner.policy.current(), caller, owner, profile)
+    }
+
+    /// Whether `caller` may revoke grants of `profile`.
+    pub fn may_revoke_profile(&self, caller: &Caller, profile: &str) -> bool {
+        may_revoke(&self.inner.policy.current(), caller, profile)
+    }
+
+    /// Whether `caller` oversees anyone: an auditor, an admin, or an approver of some profile.
+    pub fn oversees_any(&self, caller: &Caller) -> bool {
+        caller.has(Role::Auditor)
+            || caller.has(Role::Admin)
+            || !self
+                .inner
+                .policy
+                .current()
+                .approvable_profiles(&caller.groups)
+                .is_empty()
+    }
+}
+
 /// A request's state as of `now` (a pending one past its deadline is expired already).
 pub(super) fn effective_state(row: &RequestRow, now: i64) -> Result<RequestState, StoreError> {
     let state = RequestState::parse(&row.state)

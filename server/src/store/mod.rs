@@ -27,7 +27,7 @@ pub use access::{
 };
 pub use auth_events::AuthEvent;
 pub use sessions::SessionStore;
-pub use terminal::{NewTerminalSession, TerminalSessionRow};
+pub use terminal::{NewTerminalSession, SessionListRow, TerminalSessionRow};
 
 /// Which database the URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 //! - `ws.rs`: the axum WebSocket adapter (message mapping, close codes).
 //! - `outbox.rs`: the relay's write side (short queue, backpressure, cancel-safe flush).
 //! - `relay.rs`: the one `select!` loop per session; transport-free.
+//! - `sessions.rs`: the session list (`GET /api/sessions`).
 //! - `session.rs`: the session core (timers, line tracking, control parsing); no I/O.
 //! - `hooks.rs`: the seams: [`LineFilter`] (command filter) and [`Recorder`].
 //!
@@ -19,6 +20,7 @@ mod outbox;
 pub mod relay;
 pub mod routes;
 pub mod session;
+mod sessions;
 mod start;
 mod ws;
 

@@ -5,7 +5,8 @@
 //! - `GET /api/grants/{grant}/pods/{ns}/{pod}/terminal?container=&cols=&rows=`: the terminal
 //!   WebSocket. Session, Origin, grant, capability and pod are all checked **before** the
 //!   upgrade (a refusal is a plain 4xx JSON response, never a 101), and the exec is opened
-//!   before the upgrade too, so a Kubernetes denial is also a clear HTTP error.
+//!   before the upgrade too, so a Kubernetes denial is also a clear HTTP error;
+//! - `GET /api/sessions?scope=&state=`: terminal sessions (`sessions.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/grants/{grant}/pods", get(list_pods))
         .route("/grants/{grant}/pods/{ns}/{pod}/logs", get(logs))
         .route("/grants/{grant}/pods/{ns}/{pod}/terminal", get(terminal))
+        .route("/sessions", get(super::sessions::list_sessions))
 }
 
 async fn list_pods(

@@ -1,0 +1,105 @@
+//! `GET /api/sessions?scope=mine|all&state=open|any`: terminal sessions, newest first (at most
+//! 200). `mine` (default): the caller's own. `all`: every session the caller oversees, by the
+//! same rule as requests and grants (approvers of the grant's profile, auditors, admins); for
+//! a caller who oversees nobody it is a 403, as for `GET /api/grants?scope=active`.
+//! `state=open` keeps the sessions that have not ended.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use keyhole_protocol::access::{GrantState, Person};
+use keyhole_protocol::terminal::SessionInfo;
+use serde::Deserialize;
+
+use crate::access::{Access, Caller};
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::{SessionListRow, now_unix};
+
+/// How many sessions one call returns at most.
+const LIMIT: i64 = 200;
+
+/// The query string.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsQuery {
+    scope: Option<String>,
+    state: Option<String>,
+}
+
+pub(super) async fn list_sessions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<SessionsQuery>,
+) -> AppResult<Json<Vec<SessionInfo>>> {
+    let caller = Caller::from(&user);
+    let all = match q.scope.as_deref().unwrap_or("mine") {
+        "mine" => false,
+        "all" => true,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "unknown scope `{other}`: use mine or all"
+            )));
+        }
+    };
+    let open_only = match q.state.as_deref().unwrap_or("any") {
+        "any" => false,
+        "open" => true,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "unknown state `{other}`: use open or any"
+            )));
+        }
+    };
+    if all && !state.access.oversees_any(&caller) {
+        return Err(AppError::Forbidden(
+            "only approvers, auditors and admins see other people's sessions".into(),
+        ));
+    }
+    let subject = (!all).then_some(caller.subject.as_str());
+    let rows = state
+        .store
+        .terminal_sessions(subject, open_only, LIMIT)
+        .await
+        .map_err(AppError::internal)?;
+    let now = now_unix();
+    Ok(Json(
+        rows.into_iter()
+            .filter(|r| {
+                state
+                    .access
+                    .may_see_owned(&caller, &r.session.subject, &r.profile)
+            })
+            .map(|r| session_info(&state.access, &caller, r, now))
+            .collect(),
+    ))
+}
+
+/// A stored row as the caller sees it.
+fn session_info(access: &Access, caller: &Caller, r: SessionListRow, now: i64) -> SessionInfo {
+    let grant_active =
+        GrantState::parse(&r.grant_state) == Some(GrantState::Active) && r.grant_expires_at > now;
+    let live = r.session.ended_at.is_none() && grant_active;
+    let s = r.session;
+    SessionInfo {
+        can_revoke: live && access.may_revoke_profile(caller, &r.profile),
+        user: Person {
+            subject: s.subject,
+            email: r.holder_email,
+            name: r.holder_name,
+        },
+        id: s.id,
+        kube_user: s.kube_user,
+        grant_id: s.grant_id,
+        profile: r.profile,
+        namespace: s.namespace,
+        pod: s.pod,
+        container: s.container,
+        started_at: s.started_at,
+        ended_at: s.ended_at,
+        end_reason: s.end_reason,
+        bytes_in: s.bytes_in.max(0) as u64,
+        bytes_out: s.bytes_out.max(0) as u64,
+        live,
+    }
+}
