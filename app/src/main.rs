@@ -24,7 +24,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::layout::Layout;
 use crate::pages::{
     approvals::ApprovalsPage, policy::PolicyPage, request_detail::RequestDetailPage,
-    requests::RequestsPage,
+    requests::RequestsPage, sessions::SessionsPage,
 };
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
 use crate::pages::{logs::LogsPage, pods::MyGrantsPage, pods::PodsPage, terminal::TerminalPage};
@@ -52,6 +52,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/requests") view=RequestsPage/>
                     <Route path=path!("/requests/:id") view=RequestDetailPage/>
                     <Route path=path!("/approvals") view=ApprovalsPage/>
+                    <Route path=path!("/sessions") view=SessionsPage/>
                     <Route path=path!("/admin/policy") view=PolicyPage/>
                 </Routes>
                 </ErrorBoundary>

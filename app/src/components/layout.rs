@@ -32,7 +32,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </header>
         <main class="content" id="main">{children()}</main>
         <footer class="footer">
-            "Keyhole — just-in-time access to Kubernetes. Every session is recorded."
+            "Keyhole — just-in-time access to Kubernetes. Every session is tied to a person, a grant and a reason."
         </footer>
     }
 }
@@ -51,6 +51,7 @@ fn NavLinks() -> impl IntoView {
                 {requester.then(|| view! { <A href="/requests" exact=true attr:data-testid="nav-requests">"Requests"</A> })}
                 {requester.then(|| view! { <A href="/pods" attr:data-testid="nav-pods">"Pods"</A> })}
                 {(lead || admin).then(|| view! { <A href="/approvals" attr:data-testid="nav-approvals">"Approvals"</A> })}
+                <A href="/sessions" attr:data-testid="nav-sessions">"Sessions"</A>
                 {admin.then(|| view! { <A href="/admin/policy" attr:data-testid="nav-policy">"Policy"</A> })}
                 {lead.then(|| view! { <span class="nav-role">"Lead"</span> })}
                 {auditor.then(|| view! { <span class="nav-role">"Auditor"</span> })}

@@ -11,4 +11,5 @@ pub mod pods;
 pub mod policy;
 pub mod request_detail;
 pub mod requests;
+pub mod sessions;
 pub mod terminal;

@@ -1,0 +1,143 @@
+//! `/sessions`: terminal sessions. Everyone sees their own; approvers, auditors and admins can
+//! switch to everyone they oversee, and approvers (and admins) revoke the grant of an open one
+//! from here. Refreshed on every access event and every 5 s (sessions open and close without
+//! one).
+
+use keyhole_protocol::api::Role;
+use keyhole_protocol::terminal::SessionInfo;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::access_actions::RevokeBox;
+use super::access_live::{format_span, format_time, use_clock, use_live_version};
+use crate::api;
+use crate::session::use_session;
+
+/// How often the list refreshes by itself (ms).
+const REFRESH_MS: u64 = 5_000;
+
+/// `/sessions`.
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    let session = use_session();
+    let overseer = Memo::new(move |_| {
+        session.has(Role::Lead) || session.has(Role::Auditor) || session.has(Role::Admin)
+    });
+    let everyone = RwSignal::new(true);
+    let open_only = RwSignal::new(false);
+    let version = use_live_version();
+    let now = use_clock();
+    let list = RwSignal::new(None::<Vec<SessionInfo>>);
+    let error = RwSignal::new(None::<String>);
+    // The timer only bumps a counter; the Effect below does the fetching.
+    let tick = RwSignal::new(0u32);
+    if let Ok(handle) = set_interval_with_handle(
+        move || tick.update(|t| *t = t.wrapping_add(1)),
+        std::time::Duration::from_millis(REFRESH_MS),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    Effect::new(move |_| {
+        version.track();
+        tick.track();
+        let scope = if overseer.get() && everyone.get() {
+            "all"
+        } else {
+            "mine"
+        };
+        let state = if open_only.get() { "open" } else { "any" };
+        let path = format!("/api/sessions?scope={scope}&state={state}");
+        spawn_local(async move {
+            match api::get::<Vec<SessionInfo>>(&path).await {
+                Ok(s) => {
+                    error.set(None);
+                    list.set(Some(s));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    });
+    let shape = Memo::new(move |_| list.with(|l| l.as_ref().map(Vec::is_empty)));
+    view! {
+        <section class="page-head">
+            <h1>"Sessions"</h1>
+            <p class="muted">"Terminal sessions: who opened a shell in which pod, under which grant, and how it ended."</p>
+        </section>
+        <div class="filters" data-testid="session-filters">
+            {move || overseer.get().then(|| view! {
+                <label><input type="checkbox" data-testid="filter-everyone"
+                    prop:checked=move || everyone.get()
+                    on:change=move |ev| everyone.set(event_target_checked(&ev)) />
+                    " Everyone I oversee"</label>
+            })}
+            <label><input type="checkbox" data-testid="filter-open"
+                prop:checked=move || open_only.get()
+                on:change=move |ev| open_only.set(event_target_checked(&ev)) />
+                " Open only"</label>
+        </div>
+        {move || error.get().map(|e| view! { <div class="alert alert-error" role="alert">{e}</div> })}
+        {move || match shape.get() {
+            None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+            Some(true) => view! { <p class="muted" data-testid="sessions-empty">"No sessions."</p> }.into_any(),
+            Some(false) => view! {
+                <table class="table sessions" data-testid="sessions">
+                    <thead><tr>
+                        <th>"User"</th><th>"Profile"</th><th>"Pod"</th><th>"Started"</th>
+                        <th>"Duration"</th><th>"State"</th><th>"In / out"</th><th></th>
+                    </tr></thead>
+                    <tbody>
+                        <For each=move || list.get().unwrap_or_default()
+                            key=|s| (s.id.clone(), s.live, s.can_revoke, s.ended_at)
+                            let:s>
+                            <SessionRow s now version/>
+                        </For>
+                    </tbody>
+                </table>
+            }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn SessionRow(s: SessionInfo, now: RwSignal<i64>, version: RwSignal<u32>) -> impl IntoView {
+    let started = s.started_at;
+    let ended = s.ended_at;
+    let duration = move || {
+        format_span(
+            ended
+                .unwrap_or_else(|| now.get())
+                .saturating_sub(started)
+                .max(0),
+        )
+    };
+    let (class, label) = match (s.live, s.end_reason.as_deref()) {
+        (true, _) => ("pill pill-ok", "open".to_owned()),
+        (false, Some(reason)) => ("pill", reason.replace('_', " ")),
+        (false, None) => ("pill", "grant ended".to_owned()),
+    };
+    view! {
+        <tr data-testid="session-row" data-id=s.id.clone() data-live=s.live.to_string()>
+            <td><strong data-testid="session-user">{s.user.display().to_owned()}</strong></td>
+            <td><span class="pill">{s.profile.clone()}</span></td>
+            <td><code>{format!("{}/{}", s.namespace, s.pod)}</code>
+                <span class="muted small">{format!(" {}", s.container)}</span></td>
+            <td>{format_time(started)}</td>
+            <td data-testid="session-duration">{duration}</td>
+            <td><span class=class data-testid="session-state">{label}</span></td>
+            <td class="muted small">{bytes(s.bytes_in)} " / " {bytes(s.bytes_out)}</td>
+            <td class="actions">
+                {s.can_revoke.then(|| view! { <RevokeBox grant_id=s.grant_id.clone() version/> })}
+            </td>
+        </tr>
+    }
+}
+
+/// `512 B`, `3.4 KB`, `12.0 MB` (counted when a session ends; `–` while open).
+fn bytes(n: u64) -> String {
+    match n {
+        0 => "–".into(),
+        n if n < 1_000 => format!("{n} B"),
+        n if n < 1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
+        n => format!("{:.1} MB", n as f64 / 1e6),
+    }
+}
