@@ -106,6 +106,14 @@ async fn build_state(
     let store = Store::connect(config.database_url.expose())
         .await
         .context("cannot open the database")?;
+    match store.end_orphan_terminal_sessions().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            sessions = n,
+            "marked terminal sessions left open by a previous run as ended (reason: error)"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not close terminal sessions of a previous run"),
+    }
     let (policy, reloader) = load_policy(&config)?;
     let cluster_guard = match config.kubernetes {
         KubernetesConfig::Embedded => {

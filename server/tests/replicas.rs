@@ -122,6 +122,7 @@ async fn a_lost_listener_connection_makes_terminals_recheck_their_grant() {
             other => panic!("no shell: {other:?}"),
         }
     }
+    let mut events = Sse::open(&mut alice).await;
     let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&a.db_url)
         .await
         .unwrap();
@@ -173,4 +174,12 @@ async fn a_lost_listener_connection_makes_terminals_recheck_their_grant() {
     let (reason, message) = closed.unwrap();
     assert_eq!(reason, CloseReason::Revoked);
     assert!(message.contains("ended in the database"), "{message}");
+    // Live views are told to refetch too.
+    assert!(
+        events
+            .next_of("resync", Duration::from_secs(5))
+            .await
+            .is_some(),
+        "the event stream asks the page to refetch"
+    );
 }

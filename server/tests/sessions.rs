@@ -145,3 +145,48 @@ async fn who_sees_which_sessions_and_how_they_end() {
     let s = until(&mut alice, "", &second, |s| !s["ended_at"].is_null()).await;
     assert_eq!(s["end_reason"], "revoked");
 }
+
+/// A session row left open by a process that died (no clean shutdown) is closed when Keyhole
+/// starts again on SQLite (one process per database). On PostgreSQL other replicas may hold
+/// such sessions for real, so the row stays open (the list shows it ended once its grant ends).
+#[tokio::test]
+async fn sessions_left_open_by_a_dead_process_are_closed_at_start_on_sqlite() {
+    let ts = TestServer::start().await;
+    let db_url = ts.db_url.clone();
+    let (idp, dir) = ts.stop().await;
+    let store = keyhole::store::Store::connect(&db_url).await.unwrap();
+    store
+        .insert_terminal_session(&keyhole::store::NewTerminalSession {
+            id: "orphan-1",
+            subject: "devidp-alice",
+            kube_user: "alice@example.test",
+            grant_id: "grant-of-a-dead-process",
+            namespace: "payments",
+            pod: "checkout-7d9f-abc12",
+            container: "app",
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    let ts = TestServer::start_with(Options {
+        dir: Some(dir),
+        idp: Some(idp),
+        database_url: Some(db_url.clone()),
+        ..Default::default()
+    })
+    .await;
+    // Serving means startup (and its clean-up) is done.
+    assert_eq!(ts.client().get("/healthz").await.status(), 200);
+    let store = keyhole::store::Store::connect(&ts.db_url).await.unwrap();
+    let row = store.terminal_session("orphan-1").await.unwrap().unwrap();
+    store.close().await;
+    if std::env::var("POSTGRES_TEST_URL").is_ok() {
+        assert!(
+            row.ended_at.is_none(),
+            "another replica may own it: {row:?}"
+        );
+    } else {
+        assert!(row.ended_at.is_some(), "{row:?}");
+        assert_eq!(row.end_reason.as_deref(), Some("error"));
+    }
+}

@@ -96,6 +96,23 @@ impl Store {
         Ok(())
     }
 
+    /// Ends the sessions a previous run of this process left open (it stopped without closing
+    /// them: killed, crashed, power lost), with reason `error`; returns how many. Only for
+    /// SQLite, where one process owns the database: with PostgreSQL other replicas' sessions are
+    /// open for real.
+    pub async fn end_orphan_terminal_sessions(&self) -> Result<u64, StoreError> {
+        if self.backend() != super::Backend::Sqlite {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE terminal_sessions SET ended_at = $1, end_reason = 'error' WHERE ended_at IS NULL",
+        )
+        .bind(now_unix())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// One session by id.
     pub async fn terminal_session(
         &self,
