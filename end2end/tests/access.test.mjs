@@ -109,3 +109,30 @@ test('a lead revokes a grant and the holder sees it end live; auditors cannot ap
     await carol.ctx.close();
   }
 });
+
+test('a request narrowed to one pod gives a grant that covers only that pod', async () => {
+  const alice = await newBrowser();
+  try {
+    await loginAs(alice.page, stack.baseUrl, 'alice', 'alice-pw');
+    await alice.page.click('[data-testid=nav-requests]');
+    await alice.page.waitForSelector('[data-testid=request-form]');
+    await alice.page.selectOption('[data-testid=profile-select]', 'payments-debug');
+    await alice.page.click('[data-testid=pod-scope] summary');
+    await alice.page.selectOption('[data-testid=pod-namespace]', 'payments');
+    await alice.page.fill('[data-testid=pod-name]', 'checkout-7d9f-abc12');
+    await alice.page.fill('[data-testid=reason]', 'INC-4400 only the checkout pod');
+    await alice.page.screenshot({ path: join(artifacts, 'access-pod-scope.png') });
+    await alice.page.click('[data-testid=submit-request]');
+    const mine = alice.page.locator('[data-testid=my-request][data-state=approved]', { hasText: 'INC-4400' });
+    await mine.waitFor({ timeout: 5000 });
+    assert.equal(await mine.locator('[data-testid=request-pod]').textContent(), 'payments/checkout-7d9f-abc12');
+    await mine.locator('[data-testid=open-pods]').click();
+    await alice.page.waitForSelector('[data-testid=pod-row]');
+    const pods = await alice.page.locator('[data-testid=pod-row]').allTextContents();
+    assert.equal(pods.length, 1, `only the requested pod: ${pods}`);
+    assert.match(pods[0], /checkout-7d9f-abc12/);
+    assert.deepEqual(alice.errors, []);
+  } finally {
+    await alice.ctx.close();
+  }
+});

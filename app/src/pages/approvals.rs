@@ -113,6 +113,7 @@ fn PendingItem(r: AccessRequest, now: RwSignal<i64>, version: RwSignal<u32>) -> 
             <div class="row">
                 <strong data-testid="requester">{r.requester.display().to_owned()}</strong>
                 <span class="pill">{r.profile.clone()}</span>
+                {r.pod.clone().map(|p| view! { <code class="small" data-testid="pending-pod">{format!("only {}/{}", p.namespace, p.name)}</code> })}
                 <span class="muted small">{format_span(r.duration_seconds)} " · asked " {format_time(r.created_at)}</span>
                 <a class="small" href=format!("/requests/{}", r.id)>"Details"</a>
             </div>

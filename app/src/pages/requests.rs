@@ -3,7 +3,7 @@
 //! countdown for each active grant.
 
 use keyhole_protocol::access::{
-    AccessRequest, CreateRequest, GrantState, ProfileInfo, RequestState,
+    AccessRequest, CreateRequest, GrantState, PodRef, ProfileInfo, RequestState,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -85,6 +85,9 @@ fn RequestForm(profiles: Vec<ProfileInfo>, version: RwSignal<u32>) -> impl IntoV
     let selected = RwSignal::new(first.name.clone());
     let duration = RwSignal::new(first.default_duration_seconds);
     let reason = RwSignal::new(String::new());
+    // Optional narrowing to one pod (least privilege below the profile's scope).
+    let pod_ns = RwSignal::new(first.namespaces.first().cloned().unwrap_or_default());
+    let pod_name = RwSignal::new(String::new());
     let outcome = RwSignal::new(None::<Result<String, String>>);
     let busy = RwSignal::new(false);
     let current = move || {
@@ -100,7 +103,13 @@ fn RequestForm(profiles: Vec<ProfileInfo>, version: RwSignal<u32>) -> impl IntoV
             profile: selected.get_untracked(),
             reason: reason.get_untracked(),
             duration_seconds: duration.get_untracked(),
-            pod: None,
+            pod: {
+                let name = pod_name.get_untracked().trim().to_owned();
+                (!name.is_empty()).then(|| PodRef {
+                    namespace: pod_ns.get_untracked(),
+                    name,
+                })
+            },
         };
         let token = csrf(session);
         busy.set(true);
@@ -113,6 +122,7 @@ fn RequestForm(profiles: Vec<ProfileInfo>, version: RwSignal<u32>) -> impl IntoV
                     };
                     outcome.set(Some(Ok(text.into())));
                     reason.set(String::new());
+                    pod_name.set(String::new());
                 }
                 Err(e) => outcome.set(Some(Err(e.to_string()))),
             }
@@ -128,7 +138,10 @@ fn RequestForm(profiles: Vec<ProfileInfo>, version: RwSignal<u32>) -> impl IntoV
                 <select data-testid="profile-select" prop:value=move || selected.get()
                     on:change=move |ev| {
                         selected.set(event_target_value(&ev));
-                        if let Some(p) = current() { duration.set(p.default_duration_seconds) }
+                        if let Some(p) = current() {
+                            duration.set(p.default_duration_seconds);
+                            pod_ns.set(p.namespaces.first().cloned().unwrap_or_default());
+                        }
                     }>
                     {profiles.get_value().into_iter().map(|p| view! {
                         <option value=p.name.clone()>{p.name.clone()}</option>
@@ -158,6 +171,22 @@ fn RequestForm(profiles: Vec<ProfileInfo>, version: RwSignal<u32>) -> impl IntoV
                     <p class="hint" data-testid="auto-hint">"Needs " {p.required_approvals} " approval(s)."</p>
                 }.into_any(),
             })}
+            <details class="field pod-scope" data-testid="pod-scope">
+                <summary>"Only one pod (optional)"</summary>
+                <div class="row">
+                    <select data-testid="pod-namespace" prop:value=move || pod_ns.get()
+                        on:change=move |ev| pod_ns.set(event_target_value(&ev))>
+                        {move || current().map(|p| p.namespaces.into_iter().map(|ns| view! {
+                            <option value=ns.clone()>{ns.clone()}</option>
+                        }).collect_view())}
+                    </select>
+                    <input type="text" data-testid="pod-name" maxlength="253"
+                        placeholder="pod name, e.g. checkout-7d9f-abc12"
+                        prop:value=move || pod_name.get()
+                        on:input=move |ev| pod_name.set(event_target_value(&ev)) />
+                </div>
+                <p class="muted small">"The grant then covers this pod only, whatever else the profile reaches."</p>
+            </details>
             <label class="field">
                 <span>"Reason"</span>
                 <textarea data-testid="reason" maxlength="1000" rows="3" required
@@ -211,6 +240,7 @@ fn MyRequest(r: AccessRequest, now: RwSignal<i64>) -> impl IntoView {
         <li class="request-item" data-testid="my-request" data-state=r.state.as_str() data-id=r.id.clone()>
             <div class="row">
                 <strong>{r.profile.clone()}</strong>
+                {r.pod.clone().map(|p| view! { <code class="small" data-testid="request-pod">{format!("{}/{}", p.namespace, p.name)}</code> })}
                 <span class=class data-testid="request-state">{label}</span>
                 <span class="muted small">{format_span(r.duration_seconds)} " · " {format_time(r.created_at)}</span>
                 <a class="small" href=format!("/requests/{}", r.id)>"Details"</a>
