@@ -14,9 +14,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 const ROUNDS: usize = 3;
-/// Keystrokes per contender per round, typed in blocks of [`BLOCK`].
+/// Keystrokes per contender per round, typed in blocks (`EXEC_BENCH_BLOCK`, default 1: every
+/// key goes to each contender in turn, i.e. paired samples).
 const KEYS: usize = 2000;
-const BLOCK: usize = 100;
 /// Bytes fed to base64 per throughput run, [`REPEATS`] runs per contender per round.
 const BYTES: u64 = 20_000_000;
 const REPEATS: usize = 2;
@@ -327,6 +327,11 @@ fn start_server() -> Server {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut kube = start_server();
+    let block: usize = std::env::var("EXEC_BENCH_BLOCK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|b| *b > 0 && KEYS % b == 0)
+        .unwrap_or(1);
 
     let (mut direct, mut plain, mut tls) = (Stats::default(), Stats::default(), Stats::default());
     let mut busiest = 0.0f64;
@@ -351,10 +356,15 @@ async fn main() {
             calibrate(&mut t).await,
         );
         let (mut sa, mut sp, mut st) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..KEYS / BLOCK {
-            echo_block(&mut a, la, BLOCK, &mut sa).await;
-            echo_block(&mut p, lp, BLOCK, &mut sp).await;
-            echo_block(&mut t, lt, BLOCK, &mut st).await;
+        // Rotate which contender goes first, so no one always follows the same other.
+        for i in 0..KEYS / block {
+            for j in 0..3 {
+                match (i + j) % 3 {
+                    0 => echo_block(&mut a, la, block, &mut sa).await,
+                    1 => echo_block(&mut p, lp, block, &mut sp).await,
+                    _ => echo_block(&mut t, lt, block, &mut st).await,
+                }
+            }
         }
         let (mut ma, mut mp, mut mt) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..REPEATS {
@@ -372,7 +382,7 @@ async fn main() {
         median(direct.mbps.clone()),
     );
     println!(
-        "{KEYS} keystrokes (blocks of {BLOCK}, interleaved) and {REPEATS}x{BYTES} bytes through base64 \
+        "{KEYS} keystrokes (blocks of {block}, interleaved) and {REPEATS}x{BYTES} bytes through base64 \
          per contender per round, {ROUNDS} rounds, medians of rounds"
     );
     println!("| path | echo p50 µs | echo p99 µs | output MB/s | vs direct |");
