@@ -330,7 +330,7 @@ async fn main() {
     let block: usize = std::env::var("EXEC_BENCH_BLOCK")
         .ok()
         .and_then(|v| v.parse().ok())
-        .filter(|b| *b > 0 && KEYS % b == 0)
+        .filter(|b| *b > 0 && KEYS.is_multiple_of(*b))
         .unwrap_or(1);
 
     let (mut direct, mut plain, mut tls) = (Stats::default(), Stats::default(), Stats::default());
