@@ -1,8 +1,10 @@
-//! The OpenAPI 3.1 document of the access API, served at `/api/openapi.json`.
+//! The OpenAPI 3.1 document of Keyhole's API, served at `/api/openapi.json`: the access routes
+//! and the terminal module's (pods, logs, the terminal WebSocket, sessions). It lives here
+//! because the access API is most of it.
 //!
 //! Hand-written with `serde_json::json!` rather than generated: the API is small, a generator
 //! (utoipa) would add derive attributes to the wasm-built `protocol` crate, and a test below
-//! checks that every route of [`super::routes::api_router`] is described.
+//! checks that every route of [`super::routes::api_router`] and the terminal's is described.
 
 use serde_json::{Value, json};
 
@@ -28,6 +30,7 @@ fn errors(codes: &[&str]) -> serde_json::Map<String, Value> {
                 "403" => "Signed in, but not allowed (or CSRF/Origin check failed)",
                 "404" => "No such thing, or not visible to the caller",
                 "409" => "The request or grant is no longer in a state that allows this",
+                "503" => "A dependency (Kubernetes, the database, the IdP) is unavailable",
                 _ => "Invalid input (reason, duration, comment)",
             };
             (
@@ -47,6 +50,10 @@ fn op(summary: &str, body: Option<&str>, response: Value, errs: &[&str]) -> Valu
             json!({ "required": true, "content": { "application/json": { "schema": r(b) } } });
     }
     op
+}
+
+fn s_string() -> Value {
+    json!({ "type": "string" })
 }
 
 fn id_param() -> Value {
@@ -97,6 +104,11 @@ fn schemas() -> Value {
                 "request_denied", "request_cancelled", "request_expired", "grant_revoked", "grant_expired"] },
             "request_id": s("string"), "grant_id": opt("string"), "profile": s("string"), "requester": s("string"),
             "state": request_state, "at": s("integer") } },
+        "PodSummary": { "type": "object", "properties": { "namespace": s("string"), "name": s("string"),
+            "containers": strings, "phase": s("string"), "exec": s("boolean"), "logs": s("boolean") } },
+        "GrantPods": { "type": "object", "properties": { "grant_id": s("string"), "profile": s("string"),
+            "expires_at": s("integer"), "kube_user": s("string"),
+            "pods": { "type": "array", "items": r("PodSummary") } } },
         "SessionInfo": { "type": "object", "properties": {
             "id": s("string"), "user": r("Person"), "kube_user": s("string"), "grant_id": s("string"), "profile": s("string"),
             "namespace": s("string"), "pod": s("string"), "container": s("string"), "started_at": s("integer"),
@@ -142,6 +154,59 @@ pub fn document() -> Value {
         params.push(json!({ "name": "state", "in": "query", "required": false,
             "schema": { "type": "string", "enum": ["any", "open"], "default": "any" } }));
     }
+    let path_params = |names: &[&str]| -> Value {
+        names
+            .iter()
+            .map(|n| json!({ "name": n, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect()
+    };
+    let query = |name: &str, t: &str, about: &str| json!({ "name": name, "in": "query", "required": false, "description": about, "schema": { "type": t } });
+    let grant_errs = ["401", "403", "404", "503"];
+    let mut pods = op(
+        "The pods an active grant covers, listed as its holder (holder only)",
+        None,
+        ok(r("GrantPods")),
+        &grant_errs,
+    );
+    pods["parameters"] = path_params(&["grant"]);
+    let mut logs = json!({
+        "summary": "A pod's log as plain text (holder only; profile needs `logs`); with `follow=true` it stays open and ends when the grant ends",
+        "responses": {
+            "200": { "description": "The log, streamed", "content": { "text/plain": { "schema": s_string() } } },
+        },
+    });
+    let mut logs_params = path_params(&["grant", "ns", "pod"]);
+    if let Some(a) = logs_params.as_array_mut() {
+        a.push(query(
+            "container",
+            "string",
+            "default: the pod's first container",
+        ));
+        a.push(query("follow", "boolean", "keep streaming"));
+        a.push(query("tail", "integer", "last N lines"));
+    }
+    logs["parameters"] = logs_params;
+    if let Some(m) = logs["responses"].as_object_mut() {
+        m.extend(errors(&["400", "401", "403", "404", "503"]));
+    }
+    let mut terminal = json!({
+        "summary": "The terminal WebSocket (holder only; profile needs interactive `exec`; same-origin `Origin`). Binary frames carry terminal bytes both ways, text frames JSON control messages; see docs/terminal.md",
+        "responses": { "101": { "description": "Switching to the WebSocket" } },
+    });
+    let mut term_params = path_params(&["grant", "ns", "pod"]);
+    if let Some(a) = term_params.as_array_mut() {
+        a.push(query(
+            "container",
+            "string",
+            "default: the pod's first container",
+        ));
+        a.push(query("cols", "integer", "initial width"));
+        a.push(query("rows", "integer", "initial height"));
+    }
+    terminal["parameters"] = term_params;
+    if let Some(m) = terminal["responses"].as_object_mut() {
+        m.extend(errors(&["400", "401", "403", "404", "503"]));
+    }
     let with_id = |mut o: Value| {
         o["parameters"] = id_param();
         o
@@ -149,7 +214,7 @@ pub fn document() -> Value {
     let review_errs = ["400", "401", "403", "404", "409", "422"];
     json!({
         "openapi": "3.1.0",
-        "info": { "title": "Keyhole access API", "version": env!("CARGO_PKG_VERSION"),
+        "info": { "title": "Keyhole API", "version": env!("CARGO_PKG_VERSION"),
             "description": "Requests, approvals and time-bound grants. Every POST needs the session cookie, \
                 the `X-Keyhole-CSRF` header (from `GET /api/me`) and a same-origin `Origin`. See docs/access.md." },
         "servers": [{ "url": "/api" }],
@@ -165,6 +230,9 @@ pub fn document() -> Value {
             "/events": { "get": { "summary": "Live updates (Server-Sent Events): `ready`, then one event per change the caller may see (`data`: AccessEvent); `resync` means refetch",
                 "responses": { "200": { "description": "An event stream", "content": { "text/event-stream": { "schema": r("AccessEvent") } } },
                     "401": errors(&["401"])["401"] } } },
+            "/grants/{grant}/pods": { "get": pods },
+            "/grants/{grant}/pods/{ns}/{pod}/logs": { "get": logs },
+            "/grants/{grant}/pods/{ns}/{pod}/terminal": { "get": terminal },
             "/sessions": { "get": list_sessions },
             "/policy": { "get": op("The effective policy and its last reload (admins)", None, ok(r("PolicyView")), &["401", "403"]) },
             "/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
@@ -190,6 +258,9 @@ mod tests {
             "/grants/{id}/revoke",
             "/events",
             "/sessions",
+            "/grants/{grant}/pods",
+            "/grants/{grant}/pods/{ns}/{pod}/logs",
+            "/grants/{grant}/pods/{ns}/{pod}/terminal",
             "/policy",
             "/openapi.json",
         ] {
