@@ -47,6 +47,11 @@ test('a lead sees an open session and revokes it from the Sessions page', async 
     await row.waitFor({ timeout: 10000 });
     assert.match(await row.textContent(), /payments\/checkout-7d9f-abc12/);
     assert.equal(await row.locator('[data-testid=session-state]').textContent(), 'open');
+    // The filter narrows the list as one types.
+    await bob.page.fill('[data-testid=filter-text]', 'no-such-pod');
+    await bob.page.waitForFunction(() => document.querySelectorAll('[data-testid=session-row]').length === 0);
+    await bob.page.fill('[data-testid=filter-text]', 'checkout');
+    await row.waitFor();
     await bob.page.screenshot({ path: join(artifacts, 'sessions-open.png') });
 
     await row.locator('[data-testid=revoke-reason]').fill('INC-4300 over: revoked from Sessions');

@@ -25,6 +25,8 @@ pub fn SessionsPage() -> impl IntoView {
     });
     let everyone = RwSignal::new(true);
     let open_only = RwSignal::new(false);
+    // Client-side: at most 200 rows come back.
+    let needle = RwSignal::new(String::new());
     let version = use_live_version();
     let now = use_clock();
     let list = RwSignal::new(None::<Vec<SessionInfo>>);
@@ -57,6 +59,14 @@ pub fn SessionsPage() -> impl IntoView {
             }
         });
     });
+    let shown = move || {
+        let n = needle.get().trim().to_lowercase();
+        list.get()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| n.is_empty() || matches(s, &n))
+            .collect::<Vec<_>>()
+    };
     let shape = Memo::new(move |_| list.with(|l| l.as_ref().map(Vec::is_empty)));
     view! {
         <section class="page-head">
@@ -74,6 +84,10 @@ pub fn SessionsPage() -> impl IntoView {
                 prop:checked=move || open_only.get()
                 on:change=move |ev| open_only.set(event_target_checked(&ev)) />
                 " Open only"</label>
+            <input type="search" class="filter-text" data-testid="filter-text"
+                placeholder="Filter: user, profile, namespace, pod, reason to end"
+                prop:value=move || needle.get()
+                on:input=move |ev| needle.set(event_target_value(&ev)) />
         </div>
         {move || error.get().map(|e| view! { <div class="alert alert-error" role="alert">{e}</div> })}
         {move || match shape.get() {
@@ -86,7 +100,7 @@ pub fn SessionsPage() -> impl IntoView {
                         <th>"Duration"</th><th>"State"</th><th>"In / out"</th><th></th>
                     </tr></thead>
                     <tbody>
-                        <For each=move || list.get().unwrap_or_default()
+                        <For each=shown
                             key=|s| (s.id.clone(), s.live, s.can_revoke, s.ended_at)
                             let:s>
                             <SessionRow s now version/>
@@ -130,6 +144,23 @@ fn SessionRow(s: SessionInfo, now: RwSignal<i64>, version: RwSignal<u32>) -> imp
             </td>
         </tr>
     }
+}
+
+/// Whether `s` mentions `needle` (lower case) in who, what or where.
+fn matches(s: &SessionInfo, needle: &str) -> bool {
+    [
+        Some(s.user.display()),
+        s.user.email.as_deref(),
+        Some(s.kube_user.as_str()),
+        Some(s.profile.as_str()),
+        Some(s.namespace.as_str()),
+        Some(s.pod.as_str()),
+        Some(s.container.as_str()),
+        s.end_reason.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|f| f.to_lowercase().contains(needle))
 }
 
 /// `512 B`, `3.4 KB`, `12.0 MB` (counted when a session ends; `–` while open).
