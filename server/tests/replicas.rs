@@ -7,11 +7,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::access::{Sse, create, post};
-use common::{Options, TestServer, ws_connect};
+use common::shell::{open_shell, wait_closed};
+use common::{Options, TestServer};
 use futures::StreamExt;
-use keyhole_protocol::terminal::{CloseReason, ServerMsg};
+use keyhole_protocol::terminal::CloseReason;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
+
+const POD: &str = "payments/checkout-7d9f-abc12";
 
 fn postgres() -> bool {
     if std::env::var("POSTGRES_TEST_URL").is_ok() {
@@ -39,23 +42,7 @@ async fn a_revocation_on_one_replica_closes_the_terminal_on_another() {
     assert_eq!(status, 201, "{body}");
     let grant = body["grant"]["id"].as_str().expect("grant").to_owned();
     let mut events = Sse::open(&mut alice).await;
-    let path = format!("/api/grants/{grant}/pods/payments/checkout-7d9f-abc12/terminal");
-    let mut ws = ws_connect(
-        &b.url,
-        &path,
-        alice.session_cookie().as_deref(),
-        Some(&b.url),
-    )
-    .await
-    .expect("terminal opens on B");
-    // Wait for the shell before revoking.
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
-            Ok(Some(Ok(Message::Binary(_)))) => break,
-            Ok(Some(Ok(_))) => {}
-            other => panic!("no shell: {other:?}"),
-        }
-    }
+    let mut ws = open_shell(&b.url, &alice, &grant, POD).await;
     let t0 = Instant::now();
     let (status, body) = post(
         &mut bob,
@@ -64,23 +51,8 @@ async fn a_revocation_on_one_replica_closes_the_terminal_on_another() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let mut closed = None;
-    while closed.is_none() {
-        let msg = tokio::time::timeout(Duration::from_secs(3), ws.next())
-            .await
-            .expect("B's terminal closes within 3 s");
-        match msg {
-            Some(Ok(Message::Text(t))) => {
-                if let Ok(ServerMsg::Closed { reason, message }) = serde_json::from_str(&t) {
-                    closed = Some((reason, message));
-                }
-            }
-            Some(Ok(_)) => {}
-            other => panic!("socket ended without `closed`: {other:?}"),
-        }
-    }
+    let (reason, message) = wait_closed(&mut ws, Duration::from_secs(3)).await;
     let took = t0.elapsed();
-    let (reason, message) = closed.unwrap();
     assert_eq!(reason, CloseReason::Revoked);
     assert!(message.contains("revoked on replica A"), "{message}");
     assert!(took < Duration::from_secs(1), "closed after {took:?}");
@@ -106,22 +78,7 @@ async fn a_lost_listener_connection_makes_terminals_recheck_their_grant() {
     let (status, body) = create(&mut alice, "payments-debug", 1800, "INC-8 resync").await;
     assert_eq!(status, 201, "{body}");
     let grant = body["grant"]["id"].as_str().expect("grant").to_owned();
-    let path = format!("/api/grants/{grant}/pods/payments/checkout-7d9f-abc12/terminal");
-    let mut ws = ws_connect(
-        &a.url,
-        &path,
-        alice.session_cookie().as_deref(),
-        Some(&a.url),
-    )
-    .await
-    .expect("terminal opens");
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
-            Ok(Some(Ok(Message::Binary(_)))) => break,
-            Ok(Some(Ok(_))) => {}
-            other => panic!("no shell: {other:?}"),
-        }
-    }
+    let mut ws = open_shell(&a.url, &alice, &grant, POD).await;
     let mut events = Sse::open(&mut alice).await;
     let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&a.db_url)
         .await
@@ -156,22 +113,7 @@ async fn a_lost_listener_connection_makes_terminals_recheck_their_grant() {
     .await
     .unwrap();
     assert!(killed >= 1, "found the listener connection");
-    let mut closed = None;
-    while closed.is_none() {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("the terminal closes after the resync");
-        match msg {
-            Some(Ok(Message::Text(t))) => {
-                if let Ok(ServerMsg::Closed { reason, message }) = serde_json::from_str(&t) {
-                    closed = Some((reason, message));
-                }
-            }
-            Some(Ok(_)) => {}
-            other => panic!("socket ended without `closed`: {other:?}"),
-        }
-    }
-    let (reason, message) = closed.unwrap();
+    let (reason, message) = wait_closed(&mut ws, Duration::from_secs(5)).await;
     assert_eq!(reason, CloseReason::Revoked);
     assert!(message.contains("ended in the database"), "{message}");
     // Live views are told to refetch too.

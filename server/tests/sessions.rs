@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::access::{create, get, post};
-use common::{Browser, Options, TestServer, WsStream, user, ws_connect};
+use common::shell::open_shell;
+use common::{Browser, Options, TestServer, WsStream, user};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -21,17 +22,7 @@ async fn grant(alice: &mut Browser) -> String {
 
 /// Opens a terminal and waits for the shell's first output.
 async fn open(ts: &TestServer, b: &Browser, grant: &str) -> WsStream {
-    let path = format!("/api/grants/{grant}/pods/{POD}/terminal");
-    let mut ws = ws_connect(&ts.url, &path, b.session_cookie().as_deref(), Some(&ts.url))
-        .await
-        .expect("terminal opens");
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
-            Ok(Some(Ok(Message::Binary(_)))) => return ws,
-            Ok(Some(Ok(_))) => {}
-            other => panic!("no shell: {other:?}"),
-        }
-    }
+    open_shell(&ts.url, b, grant, POD).await
 }
 
 async fn sessions(b: &mut Browser, query: &str) -> Vec<Value> {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod access;
+pub mod shell;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

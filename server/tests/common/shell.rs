@@ -1,0 +1,45 @@
+//! Terminal helpers for tests that open shells: open one and wait for its prompt, wait for the
+//! `closed` message.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use keyhole_protocol::terminal::{CloseReason, ServerMsg};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{Browser, WsStream, ws_connect};
+
+/// Opens the terminal of `grant` on `pod` (`ns/name`) at `base` as `b` and waits for the
+/// shell's first output.
+pub async fn open_shell(base: &str, b: &Browser, grant: &str, pod: &str) -> WsStream {
+    let path = format!("/api/grants/{grant}/pods/{pod}/terminal");
+    let mut ws = ws_connect(base, &path, b.session_cookie().as_deref(), Some(base))
+        .await
+        .expect("terminal opens");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Binary(_)))) => return ws,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no shell: {other:?}"),
+        }
+    }
+}
+
+/// Reads until the `closed` control message and returns its reason and message; panics if
+/// nothing arrives for `quiet` or the socket ends without one.
+pub async fn wait_closed(ws: &mut WsStream, quiet: Duration) -> (CloseReason, String) {
+    loop {
+        let msg = tokio::time::timeout(quiet, ws.next())
+            .await
+            .expect("the terminal closes in time");
+        match msg {
+            Some(Ok(Message::Text(t))) => {
+                if let Ok(ServerMsg::Closed { reason, message }) = serde_json::from_str(&t) {
+                    return (reason, message);
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("socket ended without `closed`: {other:?}"),
+        }
+    }
+}
