@@ -157,3 +157,19 @@ export async function loginAs(page, baseUrl, user, password) {
   await page.waitForURL((u) => u.toString().startsWith(baseUrl));
   await page.waitForSelector('[data-testid=user-name]');
 }
+
+/**
+ * Requests `profile` from inside the signed-in page (the app's own API, with its CSRF token)
+ * and returns the grant id when policy approves it at once (else undefined).
+ */
+export async function requestGrant(page, profile, reason, durationSeconds) {
+  return page.evaluate(async ([profile, reason, durationSeconds]) => {
+    const me = await (await fetch('/api/me')).json();
+    const res = await fetch('/api/requests', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Keyhole-CSRF': me.csrf_token },
+      body: JSON.stringify({ profile, reason, duration_seconds: durationSeconds }),
+    });
+    return (await res.json()).grant?.id;
+  }, [profile, reason, durationSeconds]);
+}

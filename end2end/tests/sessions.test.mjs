@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startStack, newBrowser, loginAs, artifacts } from './harness.mjs';
+import { startStack, newBrowser, loginAs, requestGrant, artifacts } from './harness.mjs';
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -15,15 +15,7 @@ test('a lead sees an open session and revokes it from the Sessions page', async 
   const bob = await newBrowser();
   try {
     await loginAs(alice.page, stack.baseUrl, 'alice', 'alice-pw');
-    const grant = await alice.page.evaluate(async () => {
-      const me = await (await fetch('/api/me')).json();
-      const res = await fetch('/api/requests', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Keyhole-CSRF': me.csrf_token },
-        body: JSON.stringify({ profile: 'payments-debug', reason: 'INC-4300 e2e sessions', duration_seconds: 1800 }),
-      });
-      return (await res.json()).grant?.id;
-    });
+    const grant = await requestGrant(alice.page, 'payments-debug', 'INC-4300 e2e sessions', 1800);
     assert.ok(grant, 'the request should be auto-approved');
     await alice.page.goto(`${stack.baseUrl}/grants/${grant}/pods/payments/checkout-7d9f-abc12`);
     await alice.page.waitForFunction(

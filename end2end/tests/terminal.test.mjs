@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startStack, newBrowser, loginAs, artifacts } from './harness.mjs';
+import { startStack, newBrowser, loginAs, requestGrant, artifacts } from './harness.mjs';
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -24,16 +24,7 @@ test('alice opens a shell in a granted pod and sees its output', async () => {
   const alice = await newBrowser();
   try {
     await loginAs(alice.page, stack.baseUrl, 'alice', 'alice-pw');
-    const grant = await alice.page.evaluate(async () => {
-      const me = await (await fetch('/api/me')).json();
-      const res = await fetch('/api/requests', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Keyhole-CSRF': me.csrf_token },
-        body: JSON.stringify({ profile: 'payments-debug', reason: 'INC-4211 e2e terminal', duration_seconds: 1800 }),
-      });
-      const body = await res.json();
-      return body.grant?.id;
-    });
+    const grant = await requestGrant(alice.page, 'payments-debug', 'INC-4211 e2e terminal', 1800);
     assert.ok(grant, 'the request should be auto-approved');
 
     // Through the UI: the Pods nav → the active grant → its pod picker.
