@@ -156,6 +156,8 @@ pub struct SessionInfo {
     pub kube_user: String,
     /// The grant it ran under.
     pub grant_id: String,
+    /// The request that led to the grant (its reason and reviews).
+    pub request_id: String,
     /// The grant's profile.
     pub profile: String,
     /// Pod namespace.

@@ -65,6 +65,16 @@ async fn who_sees_which_sessions_and_how_they_end() {
     let id = s["id"].as_str().unwrap().to_owned();
     assert_eq!(s["live"], true);
     assert_eq!(s["grant_id"], g.as_str());
+    let (_, req) = get(
+        &mut alice,
+        &format!("/api/requests/{}", s["request_id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(
+        req["grant"]["id"],
+        g.as_str(),
+        "request_id names the grant's request"
+    );
     assert_eq!(s["profile"], "payments-debug");
     assert_eq!(s["namespace"], "payments");
     assert_eq!(s["pod"], "checkout-7d9f-abc12");

@@ -131,8 +131,10 @@ fn SessionRow(s: SessionInfo, now: RwSignal<i64>, version: RwSignal<u32>) -> imp
     };
     view! {
         <tr data-testid="session-row" data-id=s.id.clone() data-live=s.live.to_string()>
-            <td><strong data-testid="session-user">{s.user.display().to_owned()}</strong></td>
-            <td><span class="pill">{s.profile.clone()}</span></td>
+            <td><strong data-testid="session-user">{s.user.display().to_owned()}</strong>
+                // The id the Kubernetes audit log carries as `keyhole.dev/session-id`.
+                <br/><code class="muted small" title=format!("keyhole.dev/session-id={}", s.id)>{s.id.chars().take(8).collect::<String>()}</code></td>
+            <td><a href=format!("/requests/{}", s.request_id) title="The request: reason and reviews"><span class="pill">{s.profile.clone()}</span></a></td>
             <td><code>{format!("{}/{}", s.namespace, s.pod)}</code>
                 <span class="muted small">{format!(" {}", s.container)}</span></td>
             <td>{format_time(started)}</td>

@@ -110,7 +110,7 @@ fn schemas() -> Value {
             "expires_at": s("integer"), "kube_user": s("string"),
             "pods": { "type": "array", "items": r("PodSummary") } } },
         "SessionInfo": { "type": "object", "properties": {
-            "id": s("string"), "user": r("Person"), "kube_user": s("string"), "grant_id": s("string"), "profile": s("string"),
+            "id": s("string"), "user": r("Person"), "kube_user": s("string"), "grant_id": s("string"), "request_id": s("string"), "profile": s("string"),
             "namespace": s("string"), "pod": s("string"), "container": s("string"), "started_at": s("integer"),
             "ended_at": opt("integer"), "end_reason": opt("string"), "bytes_in": s("integer"), "bytes_out": s("integer"),
             "live": s("boolean"), "can_revoke": s("boolean") } },

@@ -139,7 +139,7 @@ impl Store {
         let rows: Vec<SessionListRow> = sqlx::query_as(
             "SELECT s.id, s.subject, s.kube_user, s.grant_id, s.namespace, s.pod, s.container, \
              s.started_at, s.ended_at, s.end_reason, s.bytes_in, s.bytes_out, \
-             g.profile, g.state AS grant_state, g.expires_at AS grant_expires_at, \
+             g.profile, g.request_id, g.state AS grant_state, g.expires_at AS grant_expires_at, \
              g.holder_name, g.holder_email \
              FROM terminal_sessions s JOIN grants g ON g.id = s.grant_id \
              WHERE ($1 IS NULL OR s.subject = $1) AND ($2 = 0 OR s.ended_at IS NULL) \
@@ -162,6 +162,8 @@ pub struct SessionListRow {
     pub session: TerminalSessionRow,
     /// The grant's profile.
     pub profile: String,
+    /// The request the grant came from.
+    pub request_id: String,
     /// The grant's state (`active`, `revoked`, `expired`).
     pub grant_state: String,
     /// The grant's end, Unix seconds.

@@ -91,6 +91,7 @@ fn session_info(access: &Access, caller: &Caller, r: SessionListRow, now: i64) -
         id: s.id,
         kube_user: s.kube_user,
         grant_id: s.grant_id,
+        request_id: r.request_id,
         profile: r.profile,
         namespace: s.namespace,
         pod: s.pod,
