@@ -83,6 +83,17 @@ async fn send(ws: &mut WsStream, text: &str) {
         .unwrap();
 }
 
+/// Opens a terminal on the checkout pod and reads until its first control message (`hello`).
+async fn open_hello(ts: &TestServer, b: &Browser, grant: &str, query: &str) -> (WsStream, Seen) {
+    let mut ws = open(ts, b, grant, CHECKOUT, query).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, Duration::from_secs(10), |s| {
+        !s.control.is_empty()
+    })
+    .await;
+    (ws, seen)
+}
+
 fn closed_reason(seen: &Seen) -> Option<CloseReason> {
     seen.control.iter().find_map(|m| match m {
         ServerMsg::Closed { reason, .. } => Some(*reason),
@@ -95,12 +106,7 @@ async fn echo_resize_exit_and_audit() {
     let ts = TestServer::start().await;
     let mut alice = ts.login("alice").await;
     let g = grant(&mut alice, "payments-debug", 1800).await;
-    let mut ws = open(&ts, &alice, &g, CHECKOUT, "?cols=100&rows=30").await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, Duration::from_secs(10), |s| {
-        !s.control.is_empty()
-    })
-    .await;
+    let (mut ws, mut seen) = open_hello(&ts, &alice, &g, "?cols=100&rows=30").await;
     let ServerMsg::Hello {
         session_id,
         pod,
@@ -359,12 +365,7 @@ async fn shutdown_closes_sessions_with_a_notice() {
     let ts = TestServer::start().await;
     let mut alice = ts.login("alice").await;
     let g = grant(&mut alice, "payments-debug", 1800).await;
-    let mut ws = open(&ts, &alice, &g, CHECKOUT, "").await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, Duration::from_secs(10), |s| {
-        !s.control.is_empty()
-    })
-    .await;
+    let (mut ws, mut seen) = open_hello(&ts, &alice, &g, "").await;
     let reader = tokio::spawn(async move {
         read_until(&mut ws, &mut seen, Duration::from_secs(10), |s| s.closed).await;
         seen
@@ -434,12 +435,7 @@ async fn oversized_frames_end_the_session() {
     let ts = TestServer::start().await;
     let mut alice = ts.login("alice").await;
     let g = grant(&mut alice, "payments-debug", 1800).await;
-    let mut ws = open(&ts, &alice, &g, CHECKOUT, "").await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, Duration::from_secs(10), |s| {
-        !s.control.is_empty()
-    })
-    .await;
+    let (mut ws, mut seen) = open_hello(&ts, &alice, &g, "").await;
     let ServerMsg::Hello { session_id, .. } = seen.control[0].clone() else {
         panic!("hello first")
     };
@@ -462,12 +458,7 @@ async fn revoke_ends_a_session_whose_browser_stopped_reading() {
     let mut alice = ts.login("alice").await;
     let mut bob = ts.login("bob").await;
     let g = grant(&mut alice, "payments-debug", 1800).await;
-    let mut ws = open(&ts, &alice, &g, CHECKOUT, "").await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, Duration::from_secs(10), |s| {
-        !s.control.is_empty()
-    })
-    .await;
+    let (mut ws, seen) = open_hello(&ts, &alice, &g, "").await;
     let ServerMsg::Hello { session_id, .. } = seen.control[0].clone() else {
         panic!("hello first")
     };

@@ -11,7 +11,7 @@ use keyhole_protocol::access::{AccessEvent, AccessEventKind, RequestState};
 
 use super::view::may_see;
 use super::webhook::Notice;
-use super::{Access, Caller, GrantEvent};
+use super::{Access, Caller, GrantEvent, LiveEvent};
 use crate::store::{NewRequest, now_unix};
 
 impl Access {
@@ -40,7 +40,7 @@ impl Access {
             state,
             at: now_unix(),
         };
-        let _ = self.inner.live.send(event.clone());
+        let _ = self.inner.live.send(LiveEvent::Change(event.clone()));
         self.fan_out(super::fanout::Wire::Access(event.clone()));
         self.inner.notifier.notify(Notice {
             event,

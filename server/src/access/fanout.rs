@@ -6,7 +6,7 @@
 //!
 //! Failure handling, fail closed: if the listening connection drops, notifications sent
 //! meanwhile are lost, so after it is back every terminal is told to re-check its grant in the
-//! database ([`GrantEvent::Resync`]). Sending is queued and never blocks an API call; a send
+//! database ([`GrantEvent::Resync`]) and live views to refetch ([`LiveEvent::Resync`]). Sending is queued and never blocks an API call; a send
 //! that fails after retries is logged (the receiving replicas' terminals still close at the
 //! grant's `expires_at`, and re-check on their next resync).
 
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Access, GrantEvent};
+use super::{Access, GrantEvent, LiveEvent};
 use crate::store::{MAX_NOTIFY_PAYLOAD, Store};
 
 /// The PostgreSQL notification channel.
@@ -51,21 +51,18 @@ pub(super) struct Fanout {
 }
 
 impl Fanout {
-    /// Starts the sender and the listener (PostgreSQL only; `None` on SQLite).
-    pub(super) fn start(store: &Store, shutdown: &CancellationToken) -> Option<(Fanout, String)> {
+    /// Starts the sender (PostgreSQL only; `None` on SQLite). The listener is
+    /// [`listen_loop`], started once the broker exists.
+    pub(super) fn start(store: &Store, shutdown: &CancellationToken) -> Option<Fanout> {
         if !store.supports_notify() {
             return None;
         }
-        let origin = uuid::Uuid::new_v4().simple().to_string();
         let (queue, rx) = mpsc::channel(QUEUE);
         tokio::spawn(send_loop(store.clone(), rx, shutdown.clone()));
-        Some((
-            Fanout {
-                origin: origin.clone(),
-                queue,
-            },
-            origin,
-        ))
+        Some(Fanout {
+            origin: uuid::Uuid::new_v4().simple().to_string(),
+            queue,
+        })
     }
 
     fn send(&self, wire: Wire) {
@@ -99,11 +96,18 @@ impl Access {
         }
     }
 
+    /// Everyone holding something may have missed events: terminals re-check their grant,
+    /// live views refetch.
+    fn resync(&self) {
+        let _ = self.inner.grant_events.send(GrantEvent::Resync);
+        let _ = self.inner.live.send(LiveEvent::Resync);
+    }
+
     /// Delivers what another replica sent to this replica's listeners.
     fn deliver(&self, wire: Wire) {
         match wire {
             Wire::Access(ev) => {
-                let _ = self.inner.live.send(ev);
+                let _ = self.inner.live.send(LiveEvent::Change(ev));
             }
             Wire::Grant(ev) => {
                 tracing::info!(grant = ev.grant_id(), ?ev, "grant ended (another replica)");
@@ -133,7 +137,10 @@ async fn send_loop(store: Store, mut rx: mpsc::Receiver<String>, shutdown: Cance
 
 /// Listens for other replicas' events until shutdown; reconnects with backoff and tells
 /// terminals to re-check after any gap.
-pub(super) async fn listen_loop(access: Access, origin: String, shutdown: CancellationToken) {
+pub(super) async fn listen_loop(access: Access, shutdown: CancellationToken) {
+    let Some(origin) = access.inner.fanout.as_ref().map(|f| f.origin.clone()) else {
+        return;
+    };
     let store = access.inner.store.clone();
     let mut backoff = Duration::from_millis(250);
     loop {
@@ -156,7 +163,7 @@ pub(super) async fn listen_loop(access: Access, origin: String, shutdown: Cancel
         };
         backoff = Duration::from_millis(250);
         // Whatever was sent before we listened (again) is lost to us.
-        let _ = access.inner.grant_events.send(GrantEvent::Resync);
+        access.resync();
         loop {
             let next = tokio::select! {
                 _ = shutdown.cancelled() => return,

@@ -62,11 +62,21 @@ struct Inner {
     /// Grant revocations and expiries, for the terminal.
     grant_events: broadcast::Sender<GrantEvent>,
     /// Every request and grant change, for `GET /api/events` (filtered per viewer).
-    live: broadcast::Sender<AccessEvent>,
+    live: broadcast::Sender<LiveEvent>,
     /// Webhook notifications (never blocks).
     notifier: webhook::Notifier,
     /// Other replicas (PostgreSQL only).
     fanout: Option<fanout::Fanout>,
+}
+
+/// What live views (`GET /api/events`) hear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveEvent {
+    /// A request or grant changed; filter with [`Access::may_see_event`].
+    Change(AccessEvent),
+    /// Changes may have been missed (another replica's, while the connection that hears them
+    /// was down): refetch.
+    Resync,
 }
 
 /// Who is acting: the signed-in user as the access service needs them (built from the
@@ -120,7 +130,8 @@ impl Access {
         shutdown: CancellationToken,
     ) -> Access {
         let notifier = webhook::Notifier::spawn(policy.clone(), public_url, shutdown.clone());
-        let (fanout, origin) = fanout::Fanout::start(&store, &shutdown).unzip();
+        let fanout = fanout::Fanout::start(&store, &shutdown);
+        let replicas = fanout.is_some();
         let access = Access {
             inner: Arc::new(Inner {
                 store,
@@ -131,19 +142,15 @@ impl Access {
                 fanout,
             }),
         };
-        if let Some(origin) = origin {
-            tokio::spawn(fanout::listen_loop(
-                access.clone(),
-                origin,
-                shutdown.clone(),
-            ));
+        if replicas {
+            tokio::spawn(fanout::listen_loop(access.clone(), shutdown.clone()));
         }
         tokio::spawn(scheduler::run(access.clone(), shutdown));
         access
     }
 
     /// A receiver of every live event from now on; filter with [`Access::may_see_event`].
-    pub fn live_events(&self) -> broadcast::Receiver<AccessEvent> {
+    pub fn live_events(&self) -> broadcast::Receiver<LiveEvent> {
         self.inner.live.subscribe()
     }
 }

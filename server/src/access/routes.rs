@@ -16,7 +16,7 @@ use keyhole_protocol::access::{
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{AccessError, Caller, GrantEvent, GrantScope, RequestScope};
+use super::{AccessError, Caller, GrantScope, LiveEvent, RequestScope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::policy::ReviewDenied;
@@ -201,12 +201,11 @@ async fn events(
     // The stream must not outlive the session it was opened with (absolute lifetime).
     let left = (user.session_expires_at - crate::store::now_unix()).max(0) as u64;
     let session_end = tokio::time::Instant::now() + Duration::from_secs(left);
-    // Grant events only for `Resync`: other replicas' events may have been missed.
-    let rxs = (s.access.live_events(), s.access.grant_events());
+    let rx = s.access.live_events();
     let access = s.access.clone();
     let shutdown = s.shutdown.clone();
     let ready = futures::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
-    let live = futures::stream::unfold(rxs, move |(mut rx, mut grants)| {
+    let live = futures::stream::unfold(rx, move |mut rx| {
         let (access, caller, shutdown) = (access.clone(), caller.clone(), shutdown.clone());
         async move {
             loop {
@@ -214,26 +213,22 @@ async fn events(
                     _ = shutdown.cancelled() => return None,
                     _ = tokio::time::sleep_until(session_end) => return None,
                     r = rx.recv() => r,
-                    g = grants.recv() => match g {
-                        Ok(GrantEvent::Resync) => {
-                            let resync = Event::default().event("resync").data("{}");
-                            return Some((Ok(resync), (rx, grants)));
-                        }
-                        // Revocations and expiries reach live views as access events.
-                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                        Err(RecvError::Closed) => return None,
-                    },
                 };
                 let event = match next {
-                    Ok(ev) if access.may_see_event(&caller, &ev) => Event::default()
-                        .event(ev.kind.as_str())
-                        .json_data(&ev)
-                        .unwrap_or_else(|_| Event::default().event("resync").data("{}")),
-                    Ok(_) => continue,
-                    Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+                    Ok(LiveEvent::Change(ev)) if access.may_see_event(&caller, &ev) => {
+                        Event::default()
+                            .event(ev.kind.as_str())
+                            .json_data(&ev)
+                            .unwrap_or_else(|_| Event::default().event("resync").data("{}"))
+                    }
+                    Ok(LiveEvent::Change(_)) => continue,
+                    // We (or this replica) may have missed events: the page refetches.
+                    Ok(LiveEvent::Resync) | Err(RecvError::Lagged(_)) => {
+                        Event::default().event("resync").data("{}")
+                    }
                     Err(RecvError::Closed) => return None,
                 };
-                return Some((Ok(event), (rx, grants)));
+                return Some((Ok(event), rx));
             }
         }
     });
