@@ -22,9 +22,9 @@ web: setup
 build: web
 	$(CARGO) build --release --locked -p keyhole
 
-## run: start Keyhole on the embedded defaults at http://127.0.0.1:8080
+## run: start Keyhole in development mode (--dev: in-process dev cluster and dev IdP) at http://127.0.0.1:8080
 run: build
-	./target/release/keyhole serve
+	./target/release/keyhole serve --dev
 
 ## fmt / lint: formatting and clippy (host crates and the wasm app)
 fmt:
@@ -33,6 +33,13 @@ lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p app --target wasm32-unknown-unknown -- -D warnings
+	# The production build (no `dev` feature) compiles and has no devstack in it.
+	$(CARGO) check --locked -p keyhole --no-default-features
+	@tree="$$($(CARGO) tree --locked -e normal -p keyhole --no-default-features)" || exit 1; \
+	if grep -q devstack <<<"$$tree"; then \
+	  echo "lint: devstack is a normal dependency of keyhole without the dev feature:" >&2; \
+	  grep devstack <<<"$$tree" >&2; exit 1; \
+	fi
 
 ## unit: every Rust test (unit, integration, devstack with kube-rs and kubectl)
 unit: setup

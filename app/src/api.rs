@@ -36,6 +36,32 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     send("GET", path, None, None).await
 }
 
+/// A paged list (`path` already has its query string, e.g. `/api/requests?scope=mine`): the
+/// first `pages` pages, following each `next_cursor`, and whether more rows exist after them.
+/// The lists refetch all the pages the user has opened ("Load more") on every live change, so
+/// what they see stays current and nothing is shown twice.
+pub async fn get_pages<T: DeserializeOwned>(
+    path: &str,
+    pages: usize,
+) -> Result<(Vec<T>, bool), ApiFailure> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..pages.max(1) {
+        let url = match &cursor {
+            // Cursors are base64url: safe in a query string as they are.
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_owned(),
+        };
+        let page: keyhole_protocol::access::Page<T> = get(&url).await?;
+        items.extend(page.items);
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok((items, cursor.is_some()))
+}
+
 /// `POST path` with a JSON body → `T`.
 pub async fn post<B: Serialize, T: DeserializeOwned>(
     path: &str,
@@ -97,6 +123,9 @@ async fn send<T: DeserializeOwned>(
             message: format!("The server answered {status}."),
         });
         return Err(ApiFailure::Http(status, err));
+    }
+    if path != "/api/session" && path != "/api/me" && path != "/auth/logout" {
+        crate::session::note_activity();
     }
     serde_json::from_str(&text).map_err(|e| ApiFailure::Network(format!("bad response: {e}")))
 }

@@ -49,6 +49,7 @@ impl Session {
     /// Reloads `/api/session`.
     pub fn refresh(&self) {
         let (state, info) = (self.state, self.info);
+        LAST_REFRESH.with(|t| t.set(js_sys::Date::now()));
         leptos::task::spawn_local(async move {
             match api::get::<SessionInfo>("/api/session").await {
                 Ok(s) => {
@@ -60,6 +61,40 @@ impl Session {
             }
         });
     }
+
+    /// Fetches `/api/me` (a 401 sends the browser to login). The server counts it as
+    /// activity, so the idle timeout starts again: the terminal page calls this every few
+    /// minutes while it is open.
+    pub fn refresh_me(&self) {
+        let state = self.state;
+        LAST_REFRESH.with(|t| t.set(js_sys::Date::now()));
+        leptos::task::spawn_local(async move {
+            if let Ok(me) = api::get::<Me>("/api/me").await {
+                state.set(SessionState::SignedIn(me));
+            }
+        });
+    }
+}
+
+thread_local! {
+    /// The session handle, for [`note_activity`] (called outside any reactive owner).
+    static CURRENT: std::cell::Cell<Option<Session>> = const { std::cell::Cell::new(None) };
+    /// When `/api/session` or `/api/me` was last fetched (ms since the epoch).
+    static LAST_REFRESH: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// How stale the shown "signed in until" may get while the user is active.
+const REFRESH_AFTER_ACTIVITY_MS: f64 = 60_000.0;
+
+/// Called after every successful API call: the server may have moved the idle timeout,
+/// so at most once a minute the session is re-read to show the new end time. (Only real
+/// activity leads here; the app never polls just to keep a session alive, except on the
+/// terminal page.)
+pub fn note_activity() {
+    let due = LAST_REFRESH.with(|t| js_sys::Date::now() - t.get() >= REFRESH_AFTER_ACTIVITY_MS);
+    if due && let Some(session) = CURRENT.with(std::cell::Cell::get) {
+        session.refresh();
+    }
 }
 
 /// Creates the session context and starts loading it.
@@ -69,6 +104,7 @@ pub fn provide_session() {
         info: RwSignal::new(None),
     };
     session.refresh();
+    CURRENT.with(|c| c.set(Some(session)));
     provide_context(session);
 }
 

@@ -88,7 +88,8 @@ export async function startStack({ tokenTtl } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhole-e2e-'));
   let keyhole;
   try {
-    keyhole = await startProcess(join(targetDir, 'debug', 'keyhole'), ['serve'], {
+    // --dev: devstack's embedded cluster stands in for [kubernetes]; [oidc] is the real IdP above.
+    keyhole = await startProcess(join(targetDir, 'debug', 'keyhole'), ['serve', '--dev'], {
       name: 'keyhole',
       ready: /keyhole listening/,
       cwd: root,

@@ -319,6 +319,26 @@ pub struct AccessEvent {
     pub at: i64,
 }
 
+/// One page of a list (`GET /api/requests`, `/api/grants`, `/api/sessions`): newest first.
+/// Ask for the next page with `?cursor=<next_cursor>` (same scope and filters); `next_cursor`
+/// is `None` on the last page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The rows of this page (at most the `limit` asked for: 100 by default, 500 at most).
+    pub items: Vec<T>,
+    /// Opaque; pass it back unchanged to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }
+    }
+}
+
 /// `GET /api/policy` (admins): the policy in force and the last reload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyView {

@@ -33,7 +33,7 @@ pub enum Role {
     Engineer,
     /// Approves, denies, watches and revokes.
     Lead,
-    /// Replays recordings and reads the audit log.
+    /// Sees every request, grant and terminal session (read-only).
     Auditor,
     /// Sees the effective policy and its reload status.
     Admin,
@@ -44,8 +44,12 @@ pub enum Role {
 pub struct Me {
     /// The IdP subject (`sub`).
     pub subject: String,
-    /// E-mail address, used as the Kubernetes user name when present.
+    /// E-mail address (display; the Kubernetes user name is [`Me::kube_user`]).
     pub email: Option<String>,
+    /// The Kubernetes user name grants impersonate (`Impersonate-User`): the configured
+    /// claim, with the configured prefix, fixed at login.
+    #[serde(default)]
+    pub kube_user: String,
     /// Display name.
     pub name: Option<String>,
     /// IdP groups from the configured claim.
@@ -56,6 +60,10 @@ pub struct Me {
     pub csrf_token: String,
     /// Unix seconds when the session ends at the latest (absolute lifetime).
     pub session_expires_at: i64,
+    /// Unix seconds when the idle timeout ends the session unless it is used again
+    /// (never later than `session_expires_at`). Activity moves it forward.
+    #[serde(default)]
+    pub idle_expires_at: i64,
     /// `true` when the server uses the built-in development identity provider.
     pub dev_idp: bool,
 }

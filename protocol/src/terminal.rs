@@ -90,6 +90,16 @@ pub enum CloseReason {
     ClientClosed,
     /// Something failed (the message says what).
     Error,
+    /// The user signed out of Keyhole (every stream of that web session ends).
+    LoggedOut,
+    /// The user's web session ended (idle timeout or absolute lifetime).
+    SessionExpired,
+    /// The grant could not be verified against the database for longer than the grace
+    /// period: access ends rather than run unchecked (fail closed).
+    Unverifiable,
+    /// The gateway that served the session stopped without closing it (crash, kill); found
+    /// and closed by a later start or another replica.
+    GatewayLost,
 }
 
 impl CloseReason {
@@ -103,13 +113,20 @@ impl CloseReason {
             CloseReason::Exited => "exited",
             CloseReason::ClientClosed => "client_closed",
             CloseReason::Error => "error",
+            CloseReason::LoggedOut => "logged_out",
+            CloseReason::SessionExpired => "session_expired",
+            CloseReason::Unverifiable => "unverifiable",
+            CloseReason::GatewayLost => "gateway_lost",
         }
     }
 
     /// Whether a client should try to reconnect after this (only after errors; a grant that
     /// ended or a shell that exited will not come back).
     pub fn may_reconnect(self) -> bool {
-        matches!(self, CloseReason::Error | CloseReason::ServerShutdown)
+        matches!(
+            self,
+            CloseReason::Error | CloseReason::ServerShutdown | CloseReason::Unverifiable
+        )
     }
 }
 

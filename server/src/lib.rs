@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`config`]: TOML + `KEYHOLE_*` env → validated [`config::Config`].
+//! - `dev` (feature `dev`): the development stand-ins of `--dev` (devstack's cluster, dev IdP).
 //! - [`http`]: router glue, static web app, security headers, health probes.
 //! - [`auth`]: OIDC login, sessions, CSRF, roles from IdP groups.
 //! - [`access`]: requests, approvals, time-bound grants, live events, webhooks.
@@ -23,6 +24,8 @@
 pub mod access;
 pub mod auth;
 pub mod config;
+#[cfg(feature = "dev")]
+pub mod dev;
 pub mod error;
 pub mod http;
 pub mod kube;
@@ -41,17 +44,37 @@ use tokio_util::sync::CancellationToken;
 use tower_sessions::session_store::ExpiredDeletion;
 
 use crate::auth::{Auth, RoleSource};
-use crate::config::{Config, KubernetesConfig, OidcConfig, Secret};
+use crate::config::{Config, KubernetesConfig, OidcConfig};
 use crate::http::assets::WebAssets;
 use crate::policy::{Policy, PolicyHandle};
 use crate::state::AppState;
 use crate::store::{SessionStore, Store};
 
-/// Things that must live as long as the server (embedded dev services).
+/// Things that must live as long as the server (development stand-ins, policy reloader).
 struct Guards {
-    _idp: Option<devstack::idp::RunningIdp>,
-    _cluster: Option<devstack::RunningKube>,
+    _dev: Option<dev::StandIns>,
     reloader: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The startup error of a build without the `dev` feature asked for development mode.
+const NO_DEV_FEATURE: &str = "development mode was asked for (--dev, dev = true or KEYHOLE_DEV), \
+     but this build has no development stand-ins; it was built without the `dev` feature";
+
+/// A build without the `dev` feature has no stand-ins: development mode is a startup error.
+#[cfg(not(feature = "dev"))]
+mod dev {
+    use crate::config::{Config, KubernetesConfig, OidcConfig};
+
+    pub struct StandIns {
+        pub kubernetes: Option<KubernetesConfig>,
+        pub oidc: Option<OidcConfig>,
+    }
+
+    impl StandIns {
+        pub async fn start(_config: &Config) -> anyhow::Result<StandIns> {
+            anyhow::bail!(super::NO_DEV_FEATURE)
+        }
+    }
 }
 
 impl Drop for Guards {
@@ -73,6 +96,7 @@ pub async fn run(
     let (state, _guards) = build_state(config, token.clone()).await?;
     let store = state.store.clone();
     let deletion = tokio::spawn(delete_expired_sessions(SessionStore::new(store.clone())));
+    let heartbeat = terminal::replicas::spawn_heartbeat(store.clone(), token.clone());
     let app = http::router(state);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "keyhole listening on http://{addr}");
@@ -84,6 +108,8 @@ pub async fn run(
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
+    // The peer address (`ConnectInfo`) keys the failed-login rate limit (`auth::ratelimit`).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -94,59 +120,50 @@ pub async fn run(
         .context("server error")?;
     token.cancel();
     deletion.abort();
+    heartbeat.abort();
+    terminal::replicas::stop(&store).await;
     store.close().await;
     Ok(())
 }
 
+/// Builds everything from `config`, which is used as read: in development mode the
+/// stand-ins' kubeconfig and IdP settings are used beside it, in place of the missing sections.
 async fn build_state(
-    mut config: Config,
+    config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(AppState, Guards)> {
+    if config.dev && !cfg!(feature = "dev") {
+        anyhow::bail!(NO_DEV_FEATURE);
+    }
     let assets = WebAssets::load(&config.dist_dir)?;
     let store = Store::connect(config.database_url.expose())
         .await
         .context("cannot open the database")?;
-    match store.end_orphan_terminal_sessions().await {
-        Ok(0) => {}
-        Ok(n) => tracing::warn!(
-            sessions = n,
-            "marked terminal sessions left open by a previous run as ended (reason: error)"
-        ),
-        Err(e) => tracing::warn!(error = %e, "could not close terminal sessions of a previous run"),
-    }
+    terminal::replicas::start(&store).await?;
     let (policy, reloader) = load_policy(&config)?;
-    let cluster_guard = match config.kubernetes {
-        KubernetesConfig::Embedded => {
-            let (running, path) = start_dev_cluster(&config).await?;
-            // From here on the embedded cluster is reached exactly like a real
-            // one: through a kubeconfig, as the impersonate-only gateway.
-            config.kubernetes = KubernetesConfig::Kubeconfig {
-                path,
-                context: Some("gateway".into()),
-            };
-            Some(running)
-        }
-        _ => None,
+    let stand_ins = if config.dev {
+        Some(dev::StandIns::start(&config).await?)
+    } else {
+        None
     };
+    let (kubernetes, oidc, dev_idp) = upstreams(&config, stand_ins.as_ref())?;
     let keepalive = config.terminal.keepalive;
-    let kube = kube::KubeGateway::from_config(&config.kubernetes)
+    let kube = kube::KubeGateway::from_config(&kubernetes)
         .await
         .context("cannot configure the Kubernetes client")?;
     let roles: Arc<dyn RoleSource> = Arc::new(policy.clone());
-    let (oidc, dev_idp, idp_guard) = match &config.oidc {
-        Some(oidc) => (oidc.clone(), false, None),
-        None => {
-            let (oidc, running) = start_dev_idp(&config).await?;
-            (oidc, true, Some(running))
-        }
-    };
     let auth = Arc::new(Auth::new(oidc, dev_idp, roles)?);
     auth.spawn_discovery(shutdown.clone()).await;
-    let access = access::Access::start(
+    let access = access::Access::start_with(
         store.clone(),
         policy.clone(),
         config.public_url.clone(),
         shutdown.clone(),
+        access::LeaseConfig {
+            recheck: config.access.recheck,
+            grace: config.access.verify_grace,
+            idle: config.session.idle_timeout,
+        },
     );
     let state = AppState {
         config: Arc::new(config),
@@ -161,11 +178,30 @@ async fn build_state(
     Ok((
         state,
         Guards {
-            _idp: idp_guard,
-            _cluster: cluster_guard,
+            _dev: stand_ins,
             reloader,
         },
     ))
+}
+
+/// What the gateway talks to: the configured `[kubernetes]` and `[oidc]`, or, for a section
+/// the config leaves out, what a development stand-in provides. The last value is `true` when
+/// the development IdP is the one in use.
+fn upstreams(
+    config: &Config,
+    stand_ins: Option<&dev::StandIns>,
+) -> anyhow::Result<(KubernetesConfig, OidcConfig, bool)> {
+    let kubernetes = match stand_ins.and_then(|s| s.kubernetes.clone()) {
+        Some(dev) => dev,
+        None => config.kubernetes.clone(),
+    };
+    let (oidc, dev_idp) = match (stand_ins.and_then(|s| s.oidc.clone()), &config.oidc) {
+        (Some(dev), _) => (dev, true),
+        (None, Some(oidc)) => (oidc.clone(), false),
+        // Config::from_raw refuses this outside development mode.
+        (None, None) => anyhow::bail!("no [oidc] configured"),
+    };
+    Ok((kubernetes, oidc, dev_idp))
 }
 
 /// Loads the policy file (or the built-in demo policy) and, for a file,
@@ -208,68 +244,4 @@ async fn delete_expired_sessions(sessions: SessionStore) {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
     }
-}
-
-/// The embedded default: devstack's Kubernetes-compatible API server,
-/// in-process on a loopback port, with the built-in demo cluster. Writes a
-/// kubeconfig (contexts `admin` and `gateway`) under `<data_dir>/devstack/`.
-async fn start_dev_cluster(
-    config: &Config,
-) -> anyhow::Result<(devstack::RunningKube, std::path::PathBuf)> {
-    let dir = config.data_dir.join("devstack");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let running = devstack::start_kube(devstack::KubeOptions {
-        cluster: devstack::Cluster::builtin(),
-        https_listen: "127.0.0.1:0".parse()?,
-        http_listen: None,
-        audit_log: Some(dir.join("audit.log")),
-        state_dir: dir.clone(),
-    })
-    .await
-    .context("cannot start the development cluster")?;
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, running.kubeconfig_yaml())
-        .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
-    tracing::warn!(
-        server = %running.https_url,
-        kubeconfig = %kubeconfig.display(),
-        "no [kubernetes] configured: using the built-in DEVELOPMENT cluster (devstack; loopback only). \
-         Try: kubectl --kubeconfig {} --context admin get pods",
-        kubeconfig.display()
-    );
-    Ok((running, kubeconfig))
-}
-
-/// The embedded default: devstack's development OIDC issuer, in-process, on a
-/// loopback port, with a client registered for our callback.
-async fn start_dev_idp(config: &Config) -> anyhow::Result<(OidcConfig, devstack::idp::RunningIdp)> {
-    tracing::warn!(
-        "no [oidc] configured: using the built-in DEVELOPMENT identity provider \
-         (demo users alice, bob, carol; no passwords). Never use this in production."
-    );
-    let redirect_url = config.public_url.join("auth/callback")?;
-    let secret = format!("dev-{}", uuid::Uuid::new_v4().simple());
-    let opts = devstack::idp::IdpOptions {
-        listen: "127.0.0.1:0".parse()?,
-        clients: vec![devstack::idp::IdpClient {
-            client_id: "keyhole-dev".into(),
-            client_secret: secret.clone(),
-            redirect_uris: vec![redirect_url.to_string()],
-        }],
-        ..Default::default()
-    };
-    let running = devstack::idp::start(opts)
-        .await
-        .context("cannot start the development IdP")?;
-    let oidc = OidcConfig {
-        issuer: running.issuer().to_owned(),
-        client_id: "keyhole-dev".into(),
-        client_secret: Secret::new(secret),
-        redirect_url,
-        scopes: ["openid", "profile", "email", "groups"]
-            .map(String::from)
-            .to_vec(),
-        groups_claim: "groups".into(),
-    };
-    Ok((oidc, running))
 }

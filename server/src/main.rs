@@ -22,10 +22,15 @@ struct Cli {
 enum Command {
     /// Run the gateway (HTTP server, web app, API).
     Serve {
-        /// Config file (TOML). Without one, the embedded defaults are used:
-        /// development IdP, in-process dev cluster, SQLite under ./data.
+        /// Config file (TOML). It must configure [kubernetes] and [oidc], unless --dev.
         #[arg(long, short, env = "KEYHOLE_CONFIG")]
         config: Option<PathBuf>,
+        /// Development mode (same as KEYHOLE_DEV=true): start the development stand-ins
+        /// (in-process dev cluster whose pods are processes on this host, development IdP) for
+        /// [kubernetes] / [oidc] when the config leaves them out. For a local demo only: refused
+        /// inside a Kubernetes cluster or on a non-loopback listen address.
+        #[arg(long)]
+        dev: bool,
         /// Log as JSON lines (overrides log_format).
         #[arg(long)]
         log_json: bool,
@@ -56,7 +61,11 @@ enum PolicyCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, log_json } => serve(config, log_json),
+        Command::Serve {
+            config,
+            log_json,
+            dev,
+        } => serve(config, log_json, dev),
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => keyhole::policy::cli_check(&file),
@@ -66,8 +75,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config_path: Option<PathBuf>, log_json: bool) -> ExitCode {
-    let config = match Config::load(config_path.as_deref(), std::env::vars()) {
+fn serve(config_path: Option<PathBuf>, log_json: bool, dev: bool) -> ExitCode {
+    // `--dev` is `KEYHOLE_DEV=true`, last so that it wins over the environment.
+    let dev = dev.then(|| ("KEYHOLE_DEV".to_owned(), "true".to_owned()));
+    let config = match Config::load(config_path.as_deref(), std::env::vars().chain(dev)) {
         Ok(c) => c,
         Err(e) => return startup_error(&e),
     };

@@ -47,7 +47,7 @@ async fn on_call_gets_a_short_grant_at_once() {
         1800
     );
     let (_, mine) = get(&mut alice, "/api/grants?scope=mine").await;
-    assert_eq!(mine[0]["id"], grant["id"]);
+    assert_eq!(mine["items"][0]["id"], grant["id"]);
 
     // Audit rows: who, what, when, why.
     let store = keyhole::store::Store::connect(&s.db_url).await.unwrap();
@@ -72,8 +72,9 @@ async fn a_lead_approves_a_long_request_once() {
 
     let (status, queue) = get(&mut bob, "/api/requests?scope=pending").await;
     assert_eq!(status, 200);
-    assert_eq!(queue[0]["id"], id.as_str());
-    assert_eq!(queue[0]["can_review"], true);
+    assert_eq!(queue["items"][0]["id"], id.as_str());
+    assert_eq!(queue["items"][0]["can_review"], true);
+    assert!(queue["next_cursor"].is_null());
 
     // Alice is no approver of her own request.
     let (status, err) = post(
@@ -163,7 +164,7 @@ async fn the_requester_cancels_and_then_nothing_moves() {
     assert_eq!(status, 409, "{err}");
     assert!(err["message"].as_str().unwrap().contains("cancelled"));
     let (_, queue) = get(&mut bob, "/api/requests?scope=pending").await;
-    assert_eq!(queue, json!([]));
+    assert_eq!(queue["items"], json!([]));
 }
 
 #[tokio::test]
@@ -256,7 +257,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
     .await;
     assert_eq!(got, 422, "pod outside the profile's namespaces");
     let (_, mine) = get(&mut alice, "/api/requests").await;
-    assert_eq!(mine, json!([]), "nothing was created");
+    assert_eq!(mine["items"], json!([]), "nothing was created");
     // Exactly 1000 characters is fine.
     let (got, _) = create(&mut alice, "payments-debug", 600, &"y".repeat(1000)).await;
     assert_eq!(got, 201);
@@ -294,7 +295,7 @@ async fn other_peoples_ids_do_not_exist() {
     .await;
     assert_eq!(status, 404);
     let (_, listed) = get(&mut eve, "/api/requests").await;
-    assert_eq!(listed, json!([]));
+    assert_eq!(listed["items"], json!([]));
     let (_, req) = get(&mut alice, &format!("/api/requests/{pending}")).await;
     assert_eq!(req["state"], "pending", "nothing changed");
 }
@@ -313,7 +314,7 @@ async fn approvers_revoke_with_a_reason() {
     let (status, _) = post(&mut bob, &revoke, json!({ "reason": "" })).await;
     assert_eq!(status, 422);
     let (_, active) = get(&mut bob, "/api/grants?scope=active").await;
-    assert_eq!(active[0]["id"], grant.as_str());
+    assert_eq!(active["items"][0]["id"], grant.as_str());
     let (status, g) = post(&mut bob, &revoke, json!({ "reason": "incident over" })).await;
     assert_eq!(status, 200, "{g}");
     assert_eq!(g["state"], "revoked");
@@ -322,9 +323,9 @@ async fn approvers_revoke_with_a_reason() {
     let (status, _) = post(&mut bob, &revoke, json!({ "reason": "again" })).await;
     assert_eq!(status, 409);
     let (_, mine) = get(&mut alice, "/api/grants").await;
-    assert_eq!(mine[0]["state"], "revoked");
+    assert_eq!(mine["items"][0]["state"], "revoked");
     let (_, active) = get(&mut bob, "/api/grants?scope=active").await;
-    assert_eq!(active, json!([]));
+    assert_eq!(active["items"], json!([]));
 }
 
 #[tokio::test]
@@ -343,4 +344,176 @@ async fn admins_read_the_effective_policy() {
     let (status, doc) = get(&mut bob, "/api/openapi.json").await;
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.1.0");
+}
+
+/// Every page of `path` (which has a query string) with `limit` rows per page: all rows, in
+/// order, after checking each page's size and that only the last one lacks a `next_cursor`.
+async fn all_pages(b: &mut common::Browser, path: &str, limit: usize) -> Vec<serde_json::Value> {
+    let mut rows = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let url = match &cursor {
+            Some(c) => format!("{path}&limit={limit}&cursor={c}"),
+            None => format!("{path}&limit={limit}"),
+        };
+        let (status, page) = get(b, &url).await;
+        assert_eq!(status, 200, "{url}: {page}");
+        let items = page["items"].as_array().expect("items").clone();
+        assert!(items.len() <= limit, "{url}: {} rows", items.len());
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_some() {
+            assert_eq!(items.len(), limit, "only the last page is short");
+        }
+        rows.extend(items);
+        if cursor.is_none() {
+            return rows;
+        }
+    }
+    panic!("{path}: paging never ended");
+}
+
+/// Ids, checked to be distinct.
+fn distinct_ids(rows: &[serde_json::Value]) -> std::collections::BTreeSet<String> {
+    let ids: std::collections::BTreeSet<String> = rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), rows.len(), "a row came twice");
+    ids
+}
+
+#[tokio::test]
+async fn lists_filter_before_paging_and_page_every_row_exactly_once() {
+    // Two search profiles that bob (a payments lead) does not approve; zed requests them.
+    let search = "  - name: search-debug
+    namespaces: [search]
+    capabilities: [exec]
+    kubernetes_groups: [\"keyhole:search-debug\"]
+    max_duration: 1h
+    request: { groups: [oncall-search] }
+    approval: { groups: [leads-search] }
+  - name: search-logs
+    namespaces: [search]
+    capabilities: [logs]
+    kubernetes_groups: [\"keyhole:search-logs\"]
+    max_duration: 1h
+    request: { groups: [oncall-search] }
+    approval: { groups: [leads-search] }
+    auto_approve:
+      - { groups: [oncall-search] }
+";
+    let s = server_with(&[("zed", &["oncall-search"])], Some(test_policy(search))).await;
+    let mut alice = s.login("alice").await;
+    let mut bob = s.login("bob").await;
+    let mut carol = s.login("carol").await;
+    let mut zed = s.login("zed").await;
+
+    // Bob's rows first (the oldest): three pending requests and two grants of payments-debug.
+    let mut mine_pending = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        mine_pending.insert(create_ok(&mut alice, "payments-debug", 7200).await);
+    }
+    let mut mine_grants = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        let id = create_ok(&mut alice, "payments-debug", 600).await;
+        let (_, req) = get(&mut alice, &format!("/api/requests/{id}")).await;
+        mine_grants.insert(req["grant"]["id"].as_str().unwrap().to_owned());
+    }
+    // Then more rows than the old fixed limits (500 requests and grants, 200 sessions) that
+    // bob may not see, all newer, many within the same second.
+    const HIDDEN: usize = 560;
+    let mut hidden_grants = Vec::new();
+    for _ in 0..HIDDEN {
+        create_ok(&mut zed, "search-debug", 600).await;
+        let (status, req) = create(&mut zed, "search-logs", 600, "rotate logs").await;
+        assert_eq!(status, 201, "{req}");
+        hidden_grants.push(req["grant"]["id"].as_str().unwrap().to_owned());
+    }
+    // Terminal sessions: one under alice's grant, then 210 under zed's.
+    let store = keyhole::store::Store::connect(&s.db_url).await.unwrap();
+    let alice_grant = mine_grants.iter().next().unwrap().clone();
+    let mut rows = vec![("z-alice".to_owned(), "devidp-alice", alice_grant)];
+    for (i, grant) in hidden_grants.iter().take(210).enumerate() {
+        rows.push((format!("a-{i:04}"), "devidp-zed", grant.clone()));
+    }
+    for (id, subject, grant) in &rows {
+        store
+            .insert_terminal_session(&keyhole::store::NewTerminalSession {
+                id,
+                subject,
+                kube_user: "someone@example.test",
+                grant_id: grant,
+                namespace: "payments",
+                pod: "checkout-7d9f-abc12",
+                container: "app",
+            })
+            .await
+            .unwrap();
+    }
+    store.close().await;
+
+    // Bob sees exactly his profile's rows, however many newer rows he may not see.
+    let pending = all_pages(&mut bob, "/api/requests?scope=pending", 2).await;
+    assert_eq!(distinct_ids(&pending), mine_pending);
+    let active = all_pages(&mut bob, "/api/grants?scope=active", 100).await;
+    assert_eq!(distinct_ids(&active), mine_grants);
+    let (_, first) = get(&mut bob, "/api/requests?scope=pending").await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 3, "{first}");
+    let sessions = all_pages(&mut bob, "/api/sessions?scope=all", 100).await;
+    assert_eq!(distinct_ids(&sessions), ["z-alice".to_owned()].into());
+
+    // The auditor sees everything; paging returns every row once, newest first.
+    let requests = all_pages(&mut carol, "/api/requests?scope=all", 97).await;
+    assert_eq!(distinct_ids(&requests).len(), 5 + 2 * HIDDEN);
+    let times: Vec<i64> = requests
+        .iter()
+        .map(|r| r["created_at"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let grants = all_pages(&mut carol, "/api/grants?scope=active", 500).await;
+    assert_eq!(distinct_ids(&grants).len(), 2 + HIDDEN);
+    let sessions = all_pages(&mut carol, "/api/sessions?scope=all", 7).await;
+    assert_eq!(distinct_ids(&sessions).len(), 211);
+    let mine = all_pages(&mut zed, "/api/requests?scope=mine", 500).await;
+    assert_eq!(distinct_ids(&mine).len(), 2 * HIDDEN);
+    let (_, default) = get(&mut zed, "/api/requests").await;
+    assert_eq!(
+        default["items"].as_array().unwrap().len(),
+        100,
+        "default limit"
+    );
+    let (_, most) = get(&mut zed, "/api/grants?limit=500").await;
+    assert_eq!(
+        most["items"].as_array().unwrap().len(),
+        500,
+        "maximum limit"
+    );
+
+    // Bad paging input is a 400 that says what is wrong.
+    let (_, page) = get(&mut zed, "/api/requests?scope=mine&limit=1").await;
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    for (path, text) in [
+        (
+            "/api/requests?cursor=not-a-cursor".to_owned(),
+            "invalid cursor",
+        ),
+        ("/api/grants?cursor=%21%21".to_owned(), "invalid cursor"),
+        ("/api/sessions?cursor=bm9wZQ".to_owned(), "invalid cursor"),
+        (format!("/api/grants?cursor={cursor}"), "another list"),
+        (
+            format!("/api/requests?scope=all&cursor={cursor}"),
+            "another list",
+        ),
+        ("/api/requests?limit=0".to_owned(), "from 1 to 500"),
+        ("/api/grants?limit=501".to_owned(), "from 1 to 500"),
+        ("/api/sessions?limit=lots".to_owned(), "from 1 to 500"),
+    ] {
+        let (status, err) = get(&mut carol, &path).await;
+        assert_eq!(status, 400, "{path}: {err}");
+        assert_eq!(err["error"], "bad_request", "{path}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(text),
+            "{path}: {err}"
+        );
+    }
 }

@@ -94,7 +94,7 @@ async fn grants_and_pending_requests_expire_within_a_second() {
     assert_eq!(ended.unwrap()["request_id"], req["id"]);
     assert_eq!(gone.unwrap()["request_id"], pending.as_str());
     let (_, mine) = get(&mut alice, "/api/grants").await;
-    assert_eq!(mine[0]["state"], "expired");
+    assert_eq!(mine["items"][0]["state"], "expired");
     let (status, err) = post(
         &mut bob,
         &format!("/api/requests/{pending}/approve"),
@@ -127,9 +127,13 @@ async fn two_leads_at_once_make_one_grant() {
         assert_eq!(statuses, [200, 409], "round {round}");
     }
     let (_, grants) = get(&mut alice, "/api/grants").await;
-    assert_eq!(grants.as_array().unwrap().len(), 5, "one grant per request");
+    assert_eq!(
+        grants["items"].as_array().unwrap().len(),
+        5,
+        "one grant per request"
+    );
     let (_, reqs) = get(&mut alice, "/api/requests").await;
-    for r in reqs.as_array().unwrap() {
+    for r in reqs["items"].as_array().unwrap() {
         assert_eq!(
             r["reviews"].as_array().unwrap().len(),
             1,
@@ -188,6 +192,7 @@ fn caller(name: &str, groups: &[&str], roles: &[Role]) -> Caller {
         name: None,
         groups: groups.iter().map(|g| (*g).to_owned()).collect(),
         roles: roles.to_vec(),
+        kube_user: format!("{name}@example.test"),
     }
 }
 

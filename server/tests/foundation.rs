@@ -69,6 +69,7 @@ async fn missing_dist_is_a_clear_startup_error() {
     let config = keyhole::config::Config::load(
         None,
         vec![
+            ("KEYHOLE_DEV".into(), "true".into()),
             (
                 "KEYHOLE_DIST_DIR".into(),
                 dir.join("dist").display().to_string(),

@@ -73,7 +73,12 @@ async fn a_lost_listener_connection_makes_terminals_recheck_their_grant() {
     if !postgres() {
         return;
     }
-    let a = TestServer::start().await;
+    // A re-check period far longer than the test: only the reconnect can close the session.
+    let a = TestServer::start_with(Options {
+        env: vec![("KEYHOLE_ACCESS_RECHECK_SECONDS", "300")],
+        ..Default::default()
+    })
+    .await;
     let mut alice = a.login("alice").await;
     let (status, body) = create(&mut alice, "payments-debug", 1800, "INC-8 resync").await;
     assert_eq!(status, 201, "{body}");

@@ -28,7 +28,7 @@ async fn open(ts: &TestServer, b: &Browser, grant: &str) -> WsStream {
 async fn sessions(b: &mut Browser, query: &str) -> Vec<Value> {
     let (status, body) = get(b, &format!("/api/sessions{query}")).await;
     assert_eq!(status, 200, "{body}");
-    body.as_array().expect("a list").clone()
+    body["items"].as_array().expect("a list").clone()
 }
 
 /// Polls until the session `id` as `b` sees it satisfies `done`.
@@ -147,11 +147,11 @@ async fn who_sees_which_sessions_and_how_they_end() {
     assert_eq!(s["end_reason"], "revoked");
 }
 
-/// A session row left open by a process that died (no clean shutdown) is closed when Keyhole
-/// starts again on SQLite (one process per database). On PostgreSQL other replicas may hold
-/// such sessions for real, so the row stays open (the list shows it ended once its grant ends).
+/// A session row left open by a process that died (no clean shutdown) is closed as
+/// `gateway_lost` when Keyhole starts again, on SQLite and PostgreSQL alike: the row names
+/// its process, and that process no longer says it is alive (`replicas`).
 #[tokio::test]
-async fn sessions_left_open_by_a_dead_process_are_closed_at_start_on_sqlite() {
+async fn sessions_left_open_by_a_dead_process_are_closed_as_lost_at_start() {
     let ts = TestServer::start().await;
     let db_url = ts.db_url.clone();
     let (idp, dir) = ts.stop().await;
@@ -181,13 +181,25 @@ async fn sessions_left_open_by_a_dead_process_are_closed_at_start_on_sqlite() {
     let store = keyhole::store::Store::connect(&ts.db_url).await.unwrap();
     let row = store.terminal_session("orphan-1").await.unwrap().unwrap();
     store.close().await;
-    if std::env::var("POSTGRES_TEST_URL").is_ok() {
-        assert!(
-            row.ended_at.is_none(),
-            "another replica may own it: {row:?}"
-        );
-    } else {
-        assert!(row.ended_at.is_some(), "{row:?}");
-        assert_eq!(row.end_reason.as_deref(), Some("error"));
-    }
+    assert!(row.ended_at.is_some(), "{row:?}");
+    assert_eq!(row.end_reason.as_deref(), Some("gateway_lost"));
+}
+
+/// A clean stop (SIGTERM) closes the rows of the sessions it ends, with `server_shutdown`.
+#[tokio::test]
+async fn a_clean_stop_closes_open_session_rows() {
+    let ts = TestServer::start().await;
+    let mut alice = ts.login("alice").await;
+    let g = grant(&mut alice).await;
+    let _ws = open(&ts, &alice, &g).await;
+    let listed = sessions(&mut alice, "?scope=mine&state=open").await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let db_url = ts.db_url.clone();
+    ts.stop().await;
+    let store = keyhole::store::Store::connect(&db_url).await.unwrap();
+    let row = store.terminal_session(&id).await.unwrap().unwrap();
+    store.close().await;
+    assert!(row.ended_at.is_some(), "{row:?}");
+    assert_eq!(row.end_reason.as_deref(), Some("server_shutdown"));
 }

@@ -76,12 +76,20 @@ fn UserBadge() -> impl IntoView {
                 .map(|r| format!("{r:?}").to_lowercase())
                 .collect::<Vec<_>>()
                 .join(" · ");
+            let who = format!("Kubernetes user: {}", me.kube_user);
+            let until = format!("signed in until {}", clock(me.idle_expires_at));
+            let until_title = format!(
+                "Keyhole signs you out after a period without activity (then at {}), and at {} at the latest.",
+                clock(me.idle_expires_at),
+                clock(me.session_expires_at)
+            );
             view! {
                 <div class="user" data-testid="user-badge">
                     <span class="avatar" aria-hidden="true">{initials(&display)}</span>
                     <span class="user-text">
-                        <span class="user-name" data-testid="user-name">{display}</span>
+                        <span class="user-name" data-testid="user-name" title=who>{display}</span>
                         <span class="user-roles" data-testid="user-roles">{roles}</span>
+                        <span class="user-roles muted small" data-testid="session-until" title=until_title>{until}</span>
                     </span>
                     <button class="btn btn-ghost" data-testid="logout" on:click=move |_| sign_out(session)>
                         "Sign out"
@@ -93,6 +101,12 @@ fn UserBadge() -> impl IntoView {
         SessionState::Loading => view! { <span class="muted">"…"</span> }.into_any(),
         _ => view! { <a class="btn btn-primary" href="/login">"Sign in"</a> }.into_any(),
     }
+}
+
+/// A local time like `15:42`, from Unix seconds.
+fn clock(unix: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
 fn initials(name: &str) -> String {

@@ -43,6 +43,20 @@ pub fn use_live_version() -> RwSignal<u32> {
     version
 }
 
+/// "Load more" under a paged list: shown while `more` rows exist; each click opens one more
+/// page (the list then refetches that many pages).
+#[component]
+pub fn LoadMore(more: RwSignal<bool>, pages: RwSignal<usize>) -> impl IntoView {
+    move || {
+        more.get().then(|| {
+            view! {
+                <button type="button" class="btn btn-small load-more" data-testid="load-more"
+                    on:click=move |_| pages.update(|p| *p += 1)>"Load more"</button>
+            }
+        })
+    }
+}
+
 /// Unix seconds now, updated every second (for countdowns).
 pub fn use_clock() -> RwSignal<i64> {
     let now = RwSignal::new(unix_now());

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::access_actions::{ReviewBox, RevokeBox};
-use super::access_live::{format_left, format_span, format_time, use_clock, use_live_version};
+use super::access_live::{
+    LoadMore, format_left, format_span, format_time, use_clock, use_live_version,
+};
 use crate::api;
 use crate::components::guard::RequireRole;
 use crate::session::use_session;
@@ -24,16 +26,26 @@ fn Approvals() -> impl IntoView {
     let now = use_clock();
     let pending = RwSignal::new(None::<Vec<AccessRequest>>);
     let grants = RwSignal::new(None::<Vec<Grant>>);
+    // Pages opened so far of each list ("Load more"), and whether more exist.
+    let (pending_pages, pending_more) = (RwSignal::new(1usize), RwSignal::new(false));
+    let (grant_pages, grant_more) = (RwSignal::new(1usize), RwSignal::new(false));
     let error = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         version.track();
+        let (np, ng) = (pending_pages.get(), grant_pages.get());
         spawn_local(async move {
-            match api::get::<Vec<AccessRequest>>("/api/requests?scope=pending").await {
-                Ok(r) => pending.set(Some(r)),
+            match api::get_pages::<AccessRequest>("/api/requests?scope=pending", np).await {
+                Ok((r, more)) => {
+                    pending.set(Some(r));
+                    pending_more.set(more);
+                }
                 Err(e) => error.set(Some(e.to_string())),
             }
-            match api::get::<Vec<Grant>>("/api/grants?scope=active").await {
-                Ok(g) => grants.set(Some(g)),
+            match api::get_pages::<Grant>("/api/grants?scope=active", ng).await {
+                Ok((g, more)) => {
+                    grants.set(Some(g));
+                    grant_more.set(more);
+                }
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
@@ -63,6 +75,7 @@ fn Approvals() -> impl IntoView {
                         </ul>
                     }.into_any(),
                 }}
+                <LoadMore more=pending_more pages=pending_pages/>
             </section>
             <section class="card" data-testid="active-grants">
                 <h2>"Active grants"</h2>
@@ -77,6 +90,7 @@ fn Approvals() -> impl IntoView {
                         </ul>
                     }.into_any(),
                 }}
+                <LoadMore more=grant_more pages=grant_pages/>
             </section>
         </div>
     }

@@ -68,14 +68,14 @@ fn role_cards(roles: &[Role]) -> Vec<AnyView> {
         cards.push(card(
             "Review requests",
             "lead",
-            "Approve or deny requests from your team with a comment, watch live sessions and revoke grants.",
+            "Approve or deny requests from your team with a comment, see who has a terminal open, and revoke grants.",
         ));
     }
     if roles.contains(&Role::Auditor) {
         cards.push(card(
             "Audit",
             "auditor",
-            "Replay recorded sessions, search them, and verify the tamper-evident audit log.",
+            "See every terminal session, read-only: who opened a shell in which pod, under which request and grant, and how it ended.",
         ));
     }
     if roles.contains(&Role::Admin) {

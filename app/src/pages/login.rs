@@ -22,6 +22,12 @@ fn error_text(code: &str) -> &'static str {
         }
         "id_token_invalid" => "The identity provider's answer failed verification and was refused.",
         "invalid_callback" => "The sign-in response was incomplete. Start again.",
+        "username_missing" => {
+            "Your identity provider did not send the account name Keyhole uses for Kubernetes (the configured username claim). Ask your administrator to check the IdP's claims."
+        }
+        "email_unverified" => {
+            "Your identity provider does not mark your e-mail address as verified, and Keyhole uses it as your Kubernetes user name. Verify it at the identity provider, then sign in again."
+        }
         _ => "Sign-in failed. Start again.",
     }
 }

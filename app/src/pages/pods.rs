@@ -36,7 +36,7 @@ fn PodPicker() -> impl IntoView {
     view! {
         <section class="page-head">
             <h1>"Pods"</h1>
-            <p class="muted">"Pick a pod to open a shell in it or read its logs. Everything you do is recorded."</p>
+            <p class="muted">"Pick a pod to open a shell in it or read its logs. Your grant, and each terminal session (who, which pod, when, how it ended), are logged."</p>
         </section>
         <Suspense fallback=|| view! { <p class="muted loading">"Loading pods…"</p> }>
             {move || pods.get().map(|r| match r {
@@ -113,7 +113,12 @@ pub fn MyGrantsPage() -> impl IntoView {
 
 #[component]
 fn MyGrants() -> impl IntoView {
-    let grants = LocalResource::new(|| api::get::<Vec<Grant>>("/api/grants"));
+    // Active grants are among the newest: a few pages of one's own grants hold them all.
+    let grants = LocalResource::new(|| async {
+        api::get_pages::<Grant>("/api/grants?scope=mine", 5)
+            .await
+            .map(|(g, _)| g)
+    });
     view! {
         <section class="page-head">
             <h1>"Pods"</h1>

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::access_live::{
-    csrf, format_left, format_span, format_time, grant_pill, request_pill, use_clock,
+    LoadMore, csrf, format_left, format_span, format_time, grant_pill, request_pill, use_clock,
     use_live_version,
 };
 use crate::api;
@@ -28,6 +28,9 @@ fn Requests() -> impl IntoView {
     let now = use_clock();
     let profiles = RwSignal::new(None::<Vec<ProfileInfo>>);
     let requests = RwSignal::new(None::<Vec<AccessRequest>>);
+    // Pages of the list opened so far ("Load more"), and whether more exist.
+    let pages = RwSignal::new(1usize);
+    let more = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     spawn_local(async move {
         match api::get::<Vec<ProfileInfo>>("/api/profiles").await {
@@ -37,9 +40,13 @@ fn Requests() -> impl IntoView {
     });
     Effect::new(move |_| {
         version.track();
+        let n = pages.get();
         spawn_local(async move {
-            match api::get::<Vec<AccessRequest>>("/api/requests?scope=mine").await {
-                Ok(r) => requests.set(Some(r)),
+            match api::get_pages::<AccessRequest>("/api/requests?scope=mine", n).await {
+                Ok((r, m)) => {
+                    requests.set(Some(r));
+                    more.set(m);
+                }
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
@@ -72,6 +79,7 @@ fn Requests() -> impl IntoView {
                         </ul>
                     }.into_any(),
                 }}
+                <LoadMore more pages/>
             </section>
         </div>
     }

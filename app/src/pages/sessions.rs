@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::access_actions::RevokeBox;
-use super::access_live::{format_span, format_time, use_clock, use_live_version};
+use super::access_live::{LoadMore, format_span, format_time, use_clock, use_live_version};
 use crate::api;
 use crate::session::use_session;
 
@@ -25,8 +25,11 @@ pub fn SessionsPage() -> impl IntoView {
     });
     let everyone = RwSignal::new(true);
     let open_only = RwSignal::new(false);
-    // Client-side: at most 200 rows come back.
+    // Client-side, over the pages loaded so far.
     let needle = RwSignal::new(String::new());
+    // Pages opened so far ("Load more"), and whether more exist.
+    let pages = RwSignal::new(1usize);
+    let more = RwSignal::new(false);
     let version = use_live_version();
     let now = use_clock();
     let list = RwSignal::new(None::<Vec<SessionInfo>>);
@@ -49,11 +52,13 @@ pub fn SessionsPage() -> impl IntoView {
         };
         let state = if open_only.get() { "open" } else { "any" };
         let path = format!("/api/sessions?scope={scope}&state={state}");
+        let n = pages.get();
         spawn_local(async move {
-            match api::get::<Vec<SessionInfo>>(&path).await {
-                Ok(s) => {
+            match api::get_pages::<SessionInfo>(&path, n).await {
+                Ok((s, m)) => {
                     error.set(None);
                     list.set(Some(s));
+                    more.set(m);
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -109,6 +114,7 @@ pub fn SessionsPage() -> impl IntoView {
                 </table>
             }.into_any(),
         }}
+        <LoadMore more pages/>
     }
 }
 

@@ -13,6 +13,7 @@ use send_wrapper::SendWrapper;
 
 use crate::api;
 use crate::components::guard::RequireSession;
+use crate::session::use_session;
 use crate::term_socket::{self, Shared, TermSignals};
 
 /// The terminal page.
@@ -24,6 +25,10 @@ pub fn TerminalPage() -> impl IntoView {
         </RequireSession>
     }
 }
+
+/// How often an open terminal re-fetches `/api/me` (well inside the 30 min default idle
+/// timeout, and past the server's once-a-minute re-save threshold).
+const SESSION_PING_MS: i32 = 3 * 60 * 1000;
 
 /// Seconds as `12m 05s`.
 pub fn format_left(secs: i64) -> String {
@@ -52,6 +57,23 @@ fn TerminalView() -> impl IntoView {
     let host = NodeRef::<html::Div>::new();
     let now = RwSignal::new(js_sys::Date::now() / 1000.0);
     let clock = SendWrapper::new(Rc::new(RefCell::new(None::<i32>)));
+    // An open terminal is activity: re-fetch /api/me every few minutes so the idle
+    // timeout does not sign the user out under a running shell (the cookie's expiry
+    // moves too, and the header's "signed in until" stays right).
+    let session = use_session();
+    let keepalive = SendWrapper::new(Rc::new(RefCell::new(None::<i32>)));
+    {
+        let ping = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || session.refresh_me());
+        if let Some(w) = web_sys::window()
+            && let Ok(id) = w.set_interval_with_callback_and_timeout_and_arguments_0(
+                wasm_bindgen::JsCast::unchecked_ref(ping.as_ref()),
+                SESSION_PING_MS,
+            )
+        {
+            *keepalive.borrow_mut() = Some(id);
+        }
+        ping.forget();
+    }
 
     // Who Kubernetes sees (from the pod list; also a check that the grant is usable).
     let grant_id = grant.clone();
@@ -81,6 +103,9 @@ fn TerminalView() -> impl IntoView {
     on_cleanup(move || {
         term_socket::stop(&cleanup);
         if let (Some(w), Some(id)) = (web_sys::window(), clock.borrow_mut().take()) {
+            w.clear_interval_with_handle(id);
+        }
+        if let (Some(w), Some(id)) = (web_sys::window(), keepalive.borrow_mut().take()) {
             w.clear_interval_with_handle(id);
         }
     });

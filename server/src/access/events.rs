@@ -55,10 +55,10 @@ impl Access {
         });
     }
 
-    /// Tells the terminal (and live viewers) that a grant ended.
+    /// Tells this replica's open streams that a grant ended (other replicas heard it from the
+    /// `NOTIFY` sent inside the ending transaction: [`Access::grant_end_notification`]).
     pub(super) fn publish_grant_end(&self, event: GrantEvent) {
         tracing::info!(grant = event.grant_id(), ?event, "grant ended");
-        self.fan_out(super::fanout::Wire::Grant(event.clone()));
         let _ = self.inner.grant_events.send(event);
     }
 }

@@ -6,9 +6,13 @@
 //!
 //! Failure handling, fail closed: if the listening connection drops, notifications sent
 //! meanwhile are lost, so after it is back every terminal is told to re-check its grant in the
-//! database ([`GrantEvent::Resync`]) and live views to refetch ([`LiveEvent::Resync`]). Sending is queued and never blocks an API call; a send
-//! that fails after retries is logged (the receiving replicas' terminals still close at the
-//! grant's `expires_at`, and re-check on their next resync).
+//! database ([`GrantEvent::Resync`]) and live views to refetch ([`LiveEvent::Resync`]).
+//!
+//! A grant's end is announced **inside the transaction that ends it** (revoke, expire):
+//! PostgreSQL delivers the `NOTIFY` exactly when the change commits, so it cannot be lost
+//! between commit and send. Live-view events are queued and never block an API call. Neither
+//! is what keeps access safe: every open stream is also re-checked against the database on a
+//! timer (`lease.rs`).
 
 use std::time::Duration;
 
@@ -32,7 +36,7 @@ const QUEUE: usize = 1024;
 pub enum Wire {
     /// A request or grant change, for live views.
     Access(AccessEvent),
-    /// A grant ended, for terminals and log streams.
+    /// A grant or web session ended, for terminals, log streams and live views.
     Grant(GrantEvent),
 }
 
@@ -52,7 +56,7 @@ pub(super) struct Fanout {
 
 impl Fanout {
     /// Starts the sender (PostgreSQL only; `None` on SQLite). The listener is
-    /// [`listen_loop`], started once the broker exists.
+    /// [`listen_loop`], started once the broker exists. The origin is the store's replica id.
     pub(super) fn start(store: &Store, shutdown: &CancellationToken) -> Option<Fanout> {
         if !store.supports_notify() {
             return None;
@@ -60,12 +64,13 @@ impl Fanout {
         let (queue, rx) = mpsc::channel(QUEUE);
         tokio::spawn(send_loop(store.clone(), rx, shutdown.clone()));
         Some(Fanout {
-            origin: uuid::Uuid::new_v4().simple().to_string(),
+            origin: store.replica_id().to_owned(),
             queue,
         })
     }
 
-    fn send(&self, wire: Wire) {
+    /// The notification payload for `wire` (within PostgreSQL's size limit).
+    fn payload(&self, wire: Wire) -> String {
         let mut envelope = Envelope {
             origin: self.origin.clone(),
             wire,
@@ -80,7 +85,13 @@ impl Fanout {
             }
             payload = serde_json::to_string(&envelope).unwrap_or_default();
         }
-        if self.queue.try_send(payload).is_err() {
+        payload
+    }
+
+    /// Queues a live-view event (never blocks; a full queue drops it, and the views of other
+    /// replicas catch up at their next refetch).
+    fn send(&self, wire: Wire) {
+        if self.queue.try_send(self.payload(wire)).is_err() {
             tracing::error!(
                 "replica fan-out queue full; an access event reaches this replica only"
             );
@@ -89,15 +100,32 @@ impl Fanout {
 }
 
 impl Access {
-    /// Sends `wire` to the other replicas (no-op without PostgreSQL).
+    /// Sends a live-view event to the other replicas (no-op without PostgreSQL).
     pub(super) fn fan_out(&self, wire: Wire) {
         if let Some(f) = &self.inner.fanout {
             f.send(wire);
         }
     }
 
-    /// Everyone holding something may have missed events: terminals re-check their grant,
-    /// live views refetch.
+    /// Sends `wire` to the other replicas now, not through the queue (no-op without
+    /// PostgreSQL). A failure is logged: the other replicas' re-check catches up.
+    pub(super) async fn fan_out_now(&self, wire: Wire) {
+        if let Some(f) = &self.inner.fanout
+            && let Err(e) = self.inner.store.notify(CHANNEL, &f.payload(wire)).await
+        {
+            tracing::warn!(error = %e, "could not notify other replicas (their re-check will catch up)");
+        }
+    }
+
+    /// The `(channel, payload)` announcing that a grant ended, to be sent inside the
+    /// transaction that ends it (`None` without PostgreSQL).
+    pub(super) fn grant_end_notification(&self, event: &GrantEvent) -> Option<(String, String)> {
+        let f = self.inner.fanout.as_ref()?;
+        Some((CHANNEL.to_owned(), f.payload(Wire::Grant(event.clone()))))
+    }
+
+    /// Everyone holding something may have missed events: open streams re-check their access
+    /// in the database, live views refetch.
     fn resync(&self) {
         let _ = self.inner.grant_events.send(GrantEvent::Resync);
         let _ = self.inner.live.send(LiveEvent::Resync);
@@ -110,7 +138,11 @@ impl Access {
                 let _ = self.inner.live.send(LiveEvent::Change(ev));
             }
             Wire::Grant(ev) => {
-                tracing::info!(grant = ev.grant_id(), ?ev, "grant ended (another replica)");
+                tracing::info!(
+                    grant = ev.grant_id(),
+                    ?ev,
+                    "grant or web session ended (another replica)"
+                );
                 let _ = self.inner.grant_events.send(ev);
             }
         }

@@ -8,11 +8,10 @@
 //!    else gets [`GrantError::NotFound`], the same as for an id that does not exist, so ids
 //!    cannot be probed. The returned [`ActiveGrant`] is a snapshot of the profile *as it was
 //!    approved* (a later policy edit never widens a live grant) and says whom to impersonate.
-//! 2. While the stream runs, hold a receiver from [`Access::grant_events`] and close the stream
-//!    on a [`GrantEvent`] for its grant. Revocation and expiry are broadcast within a second
-//!    (the scheduler ticks every 250 ms). To be safe against a lagged receiver
-//!    (`RecvError::Lagged`) or a [`GrantEvent::Resync`], re-check with `active_grant`; and
-//!    close at `expires_at` regardless.
+//! 2. Before that check, take a [`super::Lease`] ([`Access::lease`]) and close the stream when
+//!    it ends: on revocation or expiry (events, in-process and from other replicas), on logout,
+//!    when the periodic re-check against the database finds the grant over, or when access
+//!    cannot be verified for longer than the grace period (`lease.rs`).
 //!
 //! With PostgreSQL, events also reach every other replica (`fanout.rs`, LISTEN/NOTIFY), so a
 //! revocation made on one replica closes sessions held open by another.
@@ -85,6 +84,13 @@ pub enum GrantEvent {
     /// Events from other replicas may have been missed (their connection dropped): every
     /// holder must re-check its grant with [`Access::active_grant`] (fail closed).
     Resync,
+    /// A web session ended: every stream it opened must close.
+    WebSessionEnded {
+        /// The session's key (`lease::web_session_key`, never the id itself).
+        session: String,
+        /// Signed out (`true`) or timed out.
+        logged_out: bool,
+    },
 }
 
 impl GrantEvent {
@@ -94,7 +100,7 @@ impl GrantEvent {
             GrantEvent::Revoked { grant_id, .. } | GrantEvent::Expired { grant_id } => {
                 Some(grant_id)
             }
-            GrantEvent::Resync => None,
+            GrantEvent::Resync | GrantEvent::WebSessionEnded { .. } => None,
         }
     }
 }

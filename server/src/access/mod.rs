@@ -21,8 +21,10 @@
 mod events;
 mod fanout;
 mod grant;
+pub mod lease;
 pub mod model;
 mod openapi;
+mod page;
 mod review;
 pub mod routes;
 mod scheduler;
@@ -38,6 +40,8 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 pub use grant::{ActiveGrant, GrantError, GrantEvent};
+pub use lease::{Lease, LeaseConfig, LeaseEnd, LeaseSpec};
+pub use page::{DEFAULT_LIMIT as PAGE_DEFAULT_LIMIT, MAX_LIMIT as PAGE_MAX_LIMIT, PageQuery};
 pub use service::{AccessError, GrantScope, RequestScope};
 
 use crate::auth::session::CurrentUser;
@@ -67,6 +71,8 @@ struct Inner {
     notifier: webhook::Notifier,
     /// Other replicas (PostgreSQL only).
     fanout: Option<fanout::Fanout>,
+    /// Every open stream's hold on its access (`lease.rs`).
+    leases: Arc<lease::Leases>,
 }
 
 /// What live views (`GET /api/events`) hear.
@@ -85,7 +91,7 @@ pub enum LiveEvent {
 pub struct Caller {
     /// IdP subject.
     pub subject: String,
-    /// E-mail (the Kubernetes user name when present).
+    /// E-mail (display only).
     pub email: Option<String>,
     /// Display name.
     pub name: Option<String>,
@@ -93,12 +99,15 @@ pub struct Caller {
     pub groups: Vec<String>,
     /// UI roles from the policy.
     pub roles: Vec<Role>,
+    /// The Kubernetes user name (`Impersonate-User`), fixed at login from the configured
+    /// claim and prefix. Self-approval and N-of-M are checked on it as well as on `subject`.
+    pub kube_user: String,
 }
 
 impl Caller {
-    /// `Impersonate-User`: e-mail, else subject.
+    /// `Impersonate-User`, as fixed at login.
     pub fn kube_user(&self) -> &str {
-        self.email.as_deref().unwrap_or(&self.subject)
+        &self.kube_user
     }
 
     /// Whether the caller holds `role`.
@@ -115,6 +124,7 @@ impl From<&CurrentUser> for Caller {
             name: u.user.name.clone(),
             groups: u.user.groups.clone(),
             roles: u.roles.clone(),
+            kube_user: u.user.kube_user.clone(),
         }
     }
 }
@@ -129,6 +139,17 @@ impl Access {
         public_url: url::Url,
         shutdown: CancellationToken,
     ) -> Access {
+        Self::start_with(store, policy, public_url, shutdown, LeaseConfig::default())
+    }
+
+    /// [`Access::start`] with the open streams' re-check settings.
+    pub fn start_with(
+        store: Store,
+        policy: PolicyHandle,
+        public_url: url::Url,
+        shutdown: CancellationToken,
+        leases: LeaseConfig,
+    ) -> Access {
         let notifier = webhook::Notifier::spawn(policy.clone(), public_url, shutdown.clone());
         let fanout = fanout::Fanout::start(&store, &shutdown);
         let replicas = fanout.is_some();
@@ -140,8 +161,10 @@ impl Access {
                 live: broadcast::channel(CHANNEL_CAPACITY).0,
                 notifier,
                 fanout,
+                leases: Arc::new(lease::Leases::new(leases, shutdown.clone())),
             }),
         };
+        tokio::spawn(lease::run(access.clone(), access.grant_events()));
         if replicas {
             tokio::spawn(fanout::listen_loop(access.clone(), shutdown.clone()));
         }

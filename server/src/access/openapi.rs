@@ -65,6 +65,28 @@ fn scope_param(values: &[&str]) -> Value {
              "schema": { "type": "string", "enum": values, "default": values[0] } }])
 }
 
+/// A page of `name`s: `{items, next_cursor}`.
+fn page(name: &str) -> Value {
+    json!({ "type": "object", "required": ["items", "next_cursor"], "properties": {
+        "items": list(name),
+        "next_cursor": { "type": ["string", "null"],
+            "description": "Opaque. Pass it back as `cursor` (same scope and filters) for the next page; null on the last page." } } })
+}
+
+/// `scope` plus the paging parameters `cursor` and `limit`.
+fn list_params(scopes: &[&str]) -> Value {
+    let mut params = scope_param(scopes);
+    if let Some(a) = params.as_array_mut() {
+        a.push(json!({ "name": "cursor", "in": "query", "required": false,
+            "description": "The `next_cursor` of the previous page; omit for the first page. An invalid cursor, or one of another list, is a 400.",
+            "schema": { "type": "string" } }));
+        a.push(json!({ "name": "limit", "in": "query", "required": false,
+            "description": "Rows per page; outside 1–500 is a 400.",
+            "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 100 } }));
+    }
+    params
+}
+
 fn schemas() -> Value {
     let s = |t: &str| json!({ "type": t });
     let opt = |t: &str| json!({ "type": [t, "null"] });
@@ -130,26 +152,26 @@ pub fn document() -> Value {
     create["responses"]["201"] = create["responses"]["200"].take();
     create["responses"].as_object_mut().map(|m| m.remove("200"));
     let mut list_requests = op(
-        "List requests",
+        "List requests, newest first, one page at a time (who may see what is applied before paging)",
         None,
-        ok(list("AccessRequest")),
+        ok(page("AccessRequest")),
         &["400", "401", "403"],
     );
-    list_requests["parameters"] = scope_param(&["mine", "pending", "all"]);
+    list_requests["parameters"] = list_params(&["mine", "pending", "all"]);
     let mut list_grants = op(
-        "List grants",
+        "List grants, newest first, one page at a time (who may see what is applied before paging)",
         None,
-        ok(list("Grant")),
+        ok(page("Grant")),
         &["400", "401", "403"],
     );
-    list_grants["parameters"] = scope_param(&["mine", "active"]);
+    list_grants["parameters"] = list_params(&["mine", "active"]);
     let mut list_sessions = op(
-        "List terminal sessions, newest first (at most 200); `state=open` keeps the unfinished ones",
+        "List terminal sessions, newest first, one page at a time; `state=open` keeps the unfinished ones",
         None,
-        ok(list("SessionInfo")),
+        ok(page("SessionInfo")),
         &["400", "401", "403"],
     );
-    list_sessions["parameters"] = scope_param(&["mine", "all"]);
+    list_sessions["parameters"] = list_params(&["mine", "all"]);
     if let Some(params) = list_sessions["parameters"].as_array_mut() {
         params.push(json!({ "name": "state", "in": "query", "required": false,
             "schema": { "type": "string", "enum": ["any", "open"], "default": "any" } }));
@@ -268,5 +290,26 @@ mod tests {
         }
         assert_eq!(doc["openapi"], "3.1.0");
         assert!(doc["paths"]["/requests"]["post"]["responses"]["201"].is_object());
+    }
+
+    #[test]
+    fn lists_are_paged() {
+        let doc = super::document();
+        for p in ["/requests", "/grants", "/sessions"] {
+            let get = &doc["paths"][p]["get"];
+            let names: Vec<_> = get["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            assert!(
+                names.contains(&"cursor") && names.contains(&"limit"),
+                "{p}: {names:?}"
+            );
+            let schema = &get["responses"]["200"]["content"]["application/json"]["schema"];
+            assert!(schema["properties"]["next_cursor"].is_object(), "{p}");
+            assert_eq!(schema["properties"]["items"]["type"], "array", "{p}");
+        }
     }
 }

@@ -12,13 +12,14 @@ use super::model::{GrantAction, RequestAction, grant_transition, request_transit
 use super::service::{AccessError, GrantScope, build_grant, check_text};
 use super::view::{effective_state, grant_view, may_revoke};
 use super::{Access, Caller, GrantEvent};
-use crate::policy::Policy;
+use crate::policy::{Policy, ReviewDenied};
 use crate::store::{AccessEventRow, ApproveOutcome, RequestRow, Reviewer, now_unix};
 use keyhole_protocol::api::Role;
 
 fn reviewer(caller: &Caller) -> Reviewer<'_> {
     Reviewer {
         subject: &caller.subject,
+        kube_user: &caller.kube_user,
         email: caller.email.as_deref(),
         name: caller.name.as_deref(),
     }
@@ -39,6 +40,11 @@ impl Access {
         action: RequestAction,
     ) -> Result<RequestRow, AccessError> {
         let row = self.visible_request(caller, policy, id).await?;
+        // The same person under another subject (a second IdP account with the same
+        // Kubernetes user name) is still the requester: Kubernetes cannot tell them apart.
+        if caller.kube_user == row.new.kube_user {
+            return Err(AccessError::Review(ReviewDenied::OwnRequest));
+        }
         policy
             .check_review(
                 &caller.subject,
@@ -196,41 +202,51 @@ impl Access {
             .await
     }
 
-    /// Grants in `scope`, newest first.
+    /// One page of the grants in `scope`, newest first. Who may see what is part of the
+    /// query, so a page is never cut short by grants the caller may not see.
     pub async fn list_grants(
         &self,
         caller: &Caller,
         scope: GrantScope,
-    ) -> Result<Vec<Grant>, AccessError> {
+        page: &super::PageQuery,
+    ) -> Result<keyhole_protocol::access::Page<Grant>, AccessError> {
+        use crate::store::{ListFilter, Visible};
         let policy = self.inner.policy.current();
         let now = now_unix();
-        let rows = match scope {
-            GrantScope::Mine => {
-                self.inner
-                    .store
-                    .grants(Some(&caller.subject), None, 500)
-                    .await?
-            }
+        let approvable = super::service::approvable_names(&policy, caller);
+        let filter = match scope {
+            GrantScope::Mine => ListFilter {
+                owner: Some(&caller.subject),
+                ..Default::default()
+            },
             GrantScope::Active => {
                 let overseer = caller.has(Role::Auditor) || caller.has(Role::Admin);
-                if !overseer && policy.approvable_profiles(&caller.groups).is_empty() {
+                if !overseer && approvable.is_empty() {
                     return Err(AccessError::Forbidden(
                         "only approvers, auditors and admins see every active grant".into(),
                     ));
                 }
-                self.inner
-                    .store
-                    .grants(None, Some("active"), 500)
-                    .await?
-                    .into_iter()
-                    .filter(|g| g.expires_at > now)
-                    .filter(|g| overseer || policy.may_approve(&caller.groups, &g.profile))
-                    .collect()
+                ListFilter {
+                    state: Some("active"),
+                    live_at: Some(now),
+                    visible: (!overseer).then_some(Visible {
+                        own: None,
+                        profiles: &approvable,
+                    }),
+                    ..Default::default()
+                }
             }
         };
-        rows.into_iter()
-            .map(|g| grant_view(&policy, caller, g, now))
-            .collect()
+        let rows = self
+            .inner
+            .store
+            .grant_page(&filter, page.after(), page.fetch_limit())
+            .await?;
+        page.finish(
+            rows,
+            |g| (g.starts_at, g.id.as_str()),
+            |g| grant_view(&policy, caller, g, now),
+        )
     }
 
     /// Revokes an active grant (approvers of its profile, admins), with a required reason.
@@ -259,18 +275,21 @@ impl Access {
         grant_transition(state, GrantAction::Revoke)
             .map_err(|_| AccessError::GrantNotActive(state.as_str().into()))?;
         let store = &self.inner.store;
+        let ended = GrantEvent::Revoked {
+            grant_id: id.to_owned(),
+            reason: reason.clone(),
+            by: caller.subject.clone(),
+        };
+        let notify = self.grant_end_notification(&ended);
+        let notify = notify.as_ref().map(|(c, p)| (c.as_str(), p.as_str()));
         if !store
-            .revoke_grant(id, &caller.subject, &reason, now, &grant.request_id)
+            .revoke_grant(id, &caller.subject, &reason, now, &grant.request_id, notify)
             .await?
         {
             let now_state = store.grant(id).await?.map(|g| g.state).unwrap_or_default();
             return Err(AccessError::GrantNotActive(now_state));
         }
-        self.publish_grant_end(GrantEvent::Revoked {
-            grant_id: id.to_owned(),
-            reason: reason.clone(),
-            by: caller.subject.clone(),
-        });
+        self.publish_grant_end(ended);
         let req = self.load(&grant.request_id).await?;
         self.publish(
             AccessEventKind::GrantRevoked,

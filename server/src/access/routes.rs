@@ -11,12 +11,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::Stream;
 use keyhole_protocol::access::{
-    AccessRequest, CreateRequest, Grant, PolicyView, ProfileInfo, ReviewBody, RevokeBody,
+    AccessRequest, CreateRequest, Grant, Page, PolicyView, ProfileInfo, ReviewBody, RevokeBody,
 };
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
+use tower_sessions::Session;
 
-use super::{AccessError, Caller, GrantScope, LiveEvent, RequestScope};
+use super::{AccessError, Caller, GrantScope, LeaseSpec, LiveEvent, RequestScope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::policy::ReviewDenied;
@@ -68,6 +69,18 @@ fn body<T>(b: Result<Json<T>, JsonRejection>) -> AppResult<T> {
 #[derive(Deserialize)]
 struct ScopeQuery {
     scope: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Rows per page (1–500, default 100).
+    limit: Option<String>,
+}
+
+impl ScopeQuery {
+    /// The paging part of the query, for the list `list` (a cursor is only valid there).
+    fn page(&self, list: &'static str) -> AppResult<super::PageQuery> {
+        super::PageQuery::parse(list, self.cursor.as_deref(), self.limit.as_deref())
+            .map_err(AppError::BadRequest)
+    }
 }
 
 async fn profiles(State(s): State<AppState>, user: CurrentUser) -> Json<Vec<ProfileInfo>> {
@@ -90,19 +103,22 @@ async fn list_requests(
     State(s): State<AppState>,
     user: CurrentUser,
     Query(q): Query<ScopeQuery>,
-) -> AppResult<Json<Vec<AccessRequest>>> {
-    let scope = match q.scope.as_deref().unwrap_or("mine") {
-        "mine" => RequestScope::Mine,
-        "pending" => RequestScope::Pending,
-        "all" => RequestScope::All,
+) -> AppResult<Json<Page<AccessRequest>>> {
+    let (scope, list) = match q.scope.as_deref().unwrap_or("mine") {
+        "mine" => (RequestScope::Mine, "requests:mine"),
+        "pending" => (RequestScope::Pending, "requests:pending"),
+        "all" => (RequestScope::All, "requests:all"),
         other => {
             return Err(AppError::BadRequest(format!(
                 "unknown scope `{other}`: use mine, pending or all"
             )));
         }
     };
+    let page = q.page(list)?;
     Ok(Json(
-        s.access.list_requests(&Caller::from(&user), scope).await?,
+        s.access
+            .list_requests(&Caller::from(&user), scope, &page)
+            .await?,
     ))
 }
 
@@ -152,18 +168,21 @@ async fn list_grants(
     State(s): State<AppState>,
     user: CurrentUser,
     Query(q): Query<ScopeQuery>,
-) -> AppResult<Json<Vec<Grant>>> {
-    let scope = match q.scope.as_deref().unwrap_or("mine") {
-        "mine" => GrantScope::Mine,
-        "active" => GrantScope::Active,
+) -> AppResult<Json<Page<Grant>>> {
+    let (scope, list) = match q.scope.as_deref().unwrap_or("mine") {
+        "mine" => (GrantScope::Mine, "grants:mine"),
+        "active" => (GrantScope::Active, "grants:active"),
         other => {
             return Err(AppError::BadRequest(format!(
                 "unknown scope `{other}`: use mine or active"
             )));
         }
     };
+    let page = q.page(list)?;
     Ok(Json(
-        s.access.list_grants(&Caller::from(&user), scope).await?,
+        s.access
+            .list_grants(&Caller::from(&user), scope, &page)
+            .await?,
     ))
 }
 
@@ -196,22 +215,25 @@ async fn openapi() -> Json<serde_json::Value> {
 async fn events(
     State(s): State<AppState>,
     user: CurrentUser,
+    session: Session,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let caller = Caller::from(&user);
-    // The stream must not outlive the session it was opened with (absolute lifetime).
-    let left = (user.session_expires_at - crate::store::now_unix()).max(0) as u64;
-    let session_end = tokio::time::Instant::now() + Duration::from_secs(left);
+    // The stream must not outlive the web session it was opened with: it ends at logout, at
+    // the session's end, when the re-check finds the session gone, and at shutdown.
+    let lease = s.access.lease(LeaseSpec {
+        web_session: session.id().map(|id| id.to_string()),
+        session_ends_at: Some(user.session_expires_at),
+        ..Default::default()
+    });
     let rx = s.access.live_events();
     let access = s.access.clone();
-    let shutdown = s.shutdown.clone();
     let ready = futures::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
-    let live = futures::stream::unfold(rx, move |mut rx| {
-        let (access, caller, shutdown) = (access.clone(), caller.clone(), shutdown.clone());
+    let live = futures::stream::unfold((rx, lease), move |(mut rx, mut lease)| {
+        let (access, caller) = (access.clone(), caller.clone());
         async move {
             loop {
                 let next = tokio::select! {
-                    _ = shutdown.cancelled() => return None,
-                    _ = tokio::time::sleep_until(session_end) => return None,
+                    _ = lease.ended() => return None,
                     r = rx.recv() => r,
                 };
                 let event = match next {
@@ -228,7 +250,7 @@ async fn events(
                     }
                     Err(RecvError::Closed) => return None,
                 };
-                return Some((Ok(event), rx));
+                return Some((Ok(event), (rx, lease)));
             }
         }
     });

@@ -47,7 +47,12 @@ impl Access {
                 None,
             );
         }
-        for grant in store.expire_grants(now).await? {
+        let notify = |g: &crate::store::GrantRow| {
+            self.grant_end_notification(&GrantEvent::Expired {
+                grant_id: g.id.clone(),
+            })
+        };
+        for grant in store.expire_grants(now, notify).await? {
             self.publish_grant_end(GrantEvent::Expired {
                 grant_id: grant.id.clone(),
             });

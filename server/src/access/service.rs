@@ -7,18 +7,18 @@
 use std::time::Duration;
 
 use keyhole_protocol::access::{
-    AccessEventKind, AccessRequest, CreateRequest, PolicyView, ProfileInfo, RequestState,
+    AccessEventKind, AccessRequest, CreateRequest, Page, PolicyView, ProfileInfo, RequestState,
 };
 use keyhole_protocol::api::Role;
 
-use super::{Access, Caller};
-use crate::policy::{DenyReason, Profile, RequestDecision, RequestInput, ReviewDenied};
-use crate::store::{AccessEventRow, GrantRow, NewRequest, StoreError, now_unix};
+use super::{Access, Caller, PageQuery};
+use crate::policy::{DenyReason, Policy, Profile, RequestDecision, RequestInput, ReviewDenied};
+use crate::store::{
+    AccessEventRow, GrantRow, ListFilter, NewRequest, StoreError, Visible, now_unix,
+};
 
 /// Longest reason, comment or revocation reason, in characters.
 pub const MAX_TEXT: usize = 1000;
-/// Most rows a list returns.
-const LIST_LIMIT: i64 = 500;
 
 /// Why an access operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +79,15 @@ pub enum GrantScope {
     Active,
 }
 
+/// The names of the profiles `caller` approves: the rows of these they may see and oversee.
+pub(super) fn approvable_names(policy: &Policy, caller: &Caller) -> Vec<String> {
+    policy
+        .approvable_profiles(&caller.groups)
+        .into_iter()
+        .map(|p| p.name.clone())
+        .collect()
+}
+
 /// Checks a free-text field: trimmed, 1–1000 characters (or 0–1000 when optional).
 pub(super) fn check_text(field: &str, text: &str, required: bool) -> Result<String, AccessError> {
     let t = text.trim();
@@ -129,7 +138,7 @@ pub(super) fn build_grant(profile: &Profile, req: &NewRequest, now: i64) -> Gran
         exec_command: profile.exec.command.clone(),
         interactive: profile.exec.interactive,
         starts_at: now,
-        expires_at: now + req.duration_seconds,
+        expires_at: now.saturating_add(req.duration_seconds),
         state: "active".into(),
         ended_at: None,
         revoked_by: None,
@@ -231,7 +240,7 @@ impl Access {
             pod_name: body.pod.as_ref().map(|p| p.name.clone()),
             required_approvals: i64::from(required),
             created_at: now,
-            pending_expires_at: now + timeout.as_secs() as i64,
+            pending_expires_at: crate::policy::deadline(now, timeout),
         };
         let auto = matches!(decision, RequestDecision::AutoApproved { .. });
         let grant = auto.then(|| build_grant(profile, &req, now));
@@ -277,34 +286,36 @@ impl Access {
             .await
     }
 
-    /// Requests in `scope`, newest first.
+    /// One page of the requests in `scope`, newest first. Who may see what is part of the
+    /// query, so a page is never cut short by rows the caller may not see.
     pub async fn list_requests(
         &self,
         caller: &Caller,
         scope: RequestScope,
-    ) -> Result<Vec<AccessRequest>, AccessError> {
+        page: &PageQuery,
+    ) -> Result<Page<AccessRequest>, AccessError> {
         let policy = self.inner.policy.current();
-        let store = &self.inner.store;
-        let rows = match scope {
-            RequestScope::Mine => {
-                store
-                    .requests(Some(&caller.subject), None, LIST_LIMIT)
-                    .await?
-            }
+        let approvable = approvable_names(&policy, caller);
+        let filter = match scope {
+            RequestScope::Mine => ListFilter {
+                owner: Some(&caller.subject),
+                ..Default::default()
+            },
             RequestScope::Pending => {
-                if policy.approvable_profiles(&caller.groups).is_empty() {
+                if approvable.is_empty() {
                     return Err(AccessError::Forbidden(
                         "only approvers see the pending queue".into(),
                     ));
                 }
-                let now = now_unix();
-                store
-                    .requests(None, Some("pending"), LIST_LIMIT)
-                    .await?
-                    .into_iter()
-                    .filter(|r| r.new.pending_expires_at > now)
-                    .filter(|r| policy.may_approve(&caller.groups, &r.new.profile))
-                    .collect()
+                ListFilter {
+                    state: Some("pending"),
+                    live_at: Some(now_unix()),
+                    visible: Some(Visible {
+                        own: None,
+                        profiles: &approvable,
+                    }),
+                    ..Default::default()
+                }
             }
             RequestScope::All => {
                 if !(caller.has(Role::Auditor) || caller.has(Role::Admin)) {
@@ -312,14 +323,20 @@ impl Access {
                         "only auditors and admins may list every request".into(),
                     ));
                 }
-                store.requests(None, None, LIST_LIMIT).await?
+                ListFilter::default()
             }
         };
-        let mut out = Vec::with_capacity(rows.len());
+        let rows = self
+            .inner
+            .store
+            .request_page(&filter, page.after(), page.fetch_limit())
+            .await?;
+        let (rows, next_cursor) = page.cut(rows, |r| (r.new.created_at, r.new.id.as_str()));
+        let mut items = Vec::with_capacity(rows.len());
         for row in rows {
-            out.push(self.request_view(caller, &policy, row).await?);
+            items.push(self.request_view(caller, &policy, row).await?);
         }
-        Ok(out)
+        Ok(Page { items, next_cursor })
     }
 
     /// One request, if the caller may see it.

@@ -39,6 +39,12 @@ impl Access {
         may_revoke(&self.inner.policy.current(), caller, profile)
     }
 
+    /// The names of the profiles `caller` approves (whose sessions, requests and grants they
+    /// may see), for list queries.
+    pub fn approvable_profile_names(&self, caller: &Caller) -> Vec<String> {
+        super::service::approvable_names(&self.inner.policy.current(), caller)
+    }
+
     /// Whether `caller` oversees anyone: an auditor, an admin, or an approver of some profile.
     pub fn oversees_any(&self, caller: &Caller) -> bool {
         caller.has(Role::Auditor)
@@ -121,10 +127,14 @@ impl Access {
             RequestState::Approved => self.inner.store.grant_of_request(&row.new.id).await?,
             _ => None,
         };
-        let reviewed = reviews.iter().any(|r| r.reviewer == caller.subject);
+        let reviewed = reviews.iter().any(|r| {
+            r.reviewer == caller.subject
+                || r.reviewer_kube_user.as_deref() == Some(caller.kube_user())
+        });
         let pending = state == RequestState::Pending;
         let can_review = pending
             && !reviewed
+            && caller.kube_user() != row.new.kube_user
             && policy
                 .check_review(
                     &caller.subject,

@@ -170,18 +170,158 @@ fn body(format: WebhookFormat, kind: WebhookEvent, n: &Notice, link: &str) -> Va
                 WebhookEvent::GrantRevoked => "'s grant was revoked for",
                 WebhookEvent::GrantExpired => "'s grant ended for",
             };
+            // Everything a user (or the IdP) wrote is escaped: no links, no mentions, no
+            // `<!channel>` pings smuggled in through a reason or a display name.
             let mut text = format!(
                 "*{}* {what} `{}` ({} min): {}",
-                n.requester,
-                n.event.profile,
+                slack_escape(&n.requester),
+                slack_escape(&n.event.profile),
                 n.duration_seconds / 60,
-                n.reason
+                slack_escape(&n.reason)
             );
             if let Some((_, c)) = n.by_and_comment.as_ref().filter(|b| !b.1.is_empty()) {
-                text.push_str(&format!("\n> {c}"));
+                // Every line quoted, so a comment cannot end the quote and pose as Keyhole.
+                for line in slack_escape(c).lines() {
+                    text.push_str(&format!("\n> {line}"));
+                }
             }
             text.push_str(&format!("\n<{link}|Open in Keyhole>"));
             json!({ "text": text })
         }
+    }
+}
+
+/// Slack's broadcast mentions, written as plain words (`link_names`); `<!here>` and the like are
+/// already harmless once `<` is escaped.
+const MENTIONS: [&str; 4] = ["channel", "here", "everyone", "group"];
+
+/// Makes user-supplied text inert in a Slack `mrkdwn` message: `&`, `<` and `>` become
+/// `&amp;`, `&lt;` and `&gt;` (so no `<link|…>`, `<@user>` or `<!channel>` control sequence
+/// survives), and a zero-width space after the `@` of `@channel`, `@here`, `@everyone` and
+/// `@group` keeps them from notifying anyone while they read the same.
+pub(super) fn slack_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' => {
+                out.push('@');
+                let rest = &text[i + 1..];
+                if MENTIONS.iter().any(|m| {
+                    rest.get(..m.len())
+                        .is_some_and(|w| w.eq_ignore_ascii_case(m))
+                }) {
+                    out.push('\u{200B}');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use keyhole_protocol::access::{AccessEvent, AccessEventKind, RequestState};
+
+    use super::*;
+
+    #[test]
+    fn mrkdwn_control_characters_are_escaped() {
+        assert_eq!(slack_escape("a & b < c > d"), "a &amp; b &lt; c &gt; d");
+        assert_eq!(
+            slack_escape("<https://evil.test|Approve here>"),
+            "&lt;https://evil.test|Approve here&gt;"
+        );
+        assert_eq!(slack_escape("<@U123> <#C1>"), "&lt;@U123&gt; &lt;#C1&gt;");
+        // Already-escaped text is escaped again: what the user typed is what Slack shows.
+        assert_eq!(slack_escape("&lt;"), "&amp;lt;");
+        assert_eq!(slack_escape("plain text, ünïcode"), "plain text, ünïcode");
+    }
+
+    #[test]
+    fn mentions_are_neutralised() {
+        for m in [
+            "<!channel>",
+            "<!here>",
+            "<!everyone>",
+            "<!subteam^S1>",
+            "<!date^1|x>",
+        ] {
+            let out = slack_escape(m);
+            assert!(!out.contains('<') && !out.contains('>'), "{m}: {out}");
+        }
+        for m in [
+            "@channel",
+            "@here",
+            "@everyone",
+            "@Channel",
+            "@HERE",
+            "ping @everyone!",
+        ] {
+            let out = slack_escape(m);
+            assert!(out.contains("@\u{200B}"), "{m}: {out:?}");
+            let lower = out.to_lowercase();
+            for word in ["@channel", "@here", "@everyone"] {
+                assert!(!lower.contains(word), "{m}: {out:?}");
+            }
+        }
+        // Other @s (e-mail addresses) stay as they are.
+        assert_eq!(slack_escape("alice@example.com"), "alice@example.com");
+    }
+
+    fn notice(requester: &str, reason: &str, comment: Option<&str>) -> Notice {
+        Notice {
+            event: AccessEvent {
+                kind: AccessEventKind::RequestDenied,
+                request_id: "r1".into(),
+                grant_id: None,
+                profile: "payments-debug".into(),
+                requester: "sub".into(),
+                state: RequestState::Denied,
+                at: 0,
+            },
+            requester: requester.into(),
+            reason: reason.into(),
+            duration_seconds: 600,
+            by_and_comment: comment.map(|c| ("bob".into(), c.into())),
+        }
+    }
+
+    #[test]
+    fn slack_bodies_escape_every_user_supplied_string() {
+        let n = notice(
+            "Mallory <!channel>",
+            "urgent @here <https://evil.test|click> & more",
+            Some("no\n<!everyone> line two\n@channel"),
+        );
+        let body = body(
+            WebhookFormat::Slack,
+            WebhookEvent::RequestDenied,
+            &n,
+            "https://keyhole.test/requests/r1",
+        );
+        let text = body["text"].as_str().unwrap();
+        assert!(text.starts_with("*Mallory &lt;!channel&gt;* was denied `payments-debug` (10 min): urgent @\u{200B}here &lt;https://evil.test|click&gt; &amp; more"), "{text}");
+        // Only Keyhole's own link is a link.
+        assert_eq!(text.matches('<').count(), 1, "{text}");
+        assert!(
+            text.ends_with("\n<https://keyhole.test/requests/r1|Open in Keyhole>"),
+            "{text}"
+        );
+        // Every comment line stays inside the quote.
+        assert!(
+            text.contains("\n> no\n> &lt;!everyone&gt; line two\n> @\u{200B}channel\n<"),
+            "{text}"
+        );
+        // The generic format is JSON: left as written.
+        let generic = body_generic(&n);
+        assert_eq!(generic["request"]["reason"], n.reason);
+    }
+
+    fn body_generic(n: &Notice) -> Value {
+        body(WebhookFormat::Generic, WebhookEvent::RequestDenied, n, "l")
     }
 }

@@ -7,6 +7,10 @@
 //!   triggers one JWKS refetch (key rotation) and one retry.
 //! - The authorization code is exchanged once and never retried: a replay
 //!   makes the IdP revoke the tokens of the first exchange.
+//! - The Kubernetes user name comes from one configured claim
+//!   (`[oidc] username_claim`, default `email`, which also needs
+//!   `email_verified: true`), with the configured prefix; a token without it
+//!   is refused (no fallback to another claim).
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
@@ -76,6 +80,10 @@ pub struct Provider {
     scopes: Vec<String>,
     /// Claim holding groups.
     groups_claim: String,
+    /// Claim holding the Kubernetes user name.
+    username_claim: String,
+    /// Prepended to the user name.
+    username_prefix: String,
 }
 
 /// What must be remembered between redirecting to the IdP and the callback.
@@ -106,6 +114,8 @@ pub struct Identity {
     pub groups: Vec<String>,
     /// `true` if the groups claim was absent (logged: usually an IdP scope/mapper problem).
     pub groups_claim_missing: bool,
+    /// The Kubernetes user name: `username_prefix` + the `username_claim` value.
+    pub kube_user: String,
     /// The raw ID token, kept only as `id_token_hint` for RP-initiated logout.
     pub id_token: String,
 }
@@ -123,6 +133,12 @@ pub enum LoginError {
     /// Signature, issuer, audience, expiry or nonce check failed.
     #[error("ID token rejected: {0}")]
     IdToken(String),
+    /// The configured user name claim is absent, empty or unusable.
+    #[error("the ID token has no usable `{0}` claim for the Kubernetes user name")]
+    UsernameMissing(String),
+    /// The user name claim is `email` and the IdP does not say it is verified.
+    #[error("the ID token's e-mail address is not verified (email_verified is not true)")]
+    EmailUnverified,
 }
 
 impl LoginError {
@@ -131,6 +147,8 @@ impl LoginError {
         match self {
             Self::TokenExchange(_) => "token_exchange_failed",
             Self::NoIdToken | Self::IdToken(_) => "id_token_invalid",
+            Self::UsernameMissing(_) => "username_missing",
+            Self::EmailUnverified => "email_unverified",
         }
     }
 }
@@ -160,6 +178,8 @@ impl Provider {
             issuer: cfg.issuer.clone(),
             scopes: cfg.scopes.clone(),
             groups_claim: cfg.groups_claim.clone(),
+            username_claim: cfg.username_claim.clone(),
+            username_prefix: cfg.username_prefix.clone(),
         })
     }
 
@@ -179,6 +199,7 @@ impl Provider {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge);
+        // `offline_access` (a refresh token) is asked for only when configured in `scopes`.
         for scope in self.scopes.iter().filter(|s| *s != "openid") {
             req = req.add_scope(Scope::new(scope.clone()));
         }
@@ -244,14 +265,55 @@ impl Provider {
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_owned())
             .or_else(|| claims.preferred_username().map(|u| u.as_str().to_owned()));
+        let kube_user = self.kube_user(claims)?;
         Ok(Some(Identity {
             subject: claims.subject().as_str().to_owned(),
             email: claims.email().map(|e| e.as_str().to_owned()),
             name,
             groups,
             groups_claim_missing: groups_value.is_none(),
+            kube_user,
             id_token: id_token.to_string(),
         }))
+    }
+
+    /// The Kubernetes user name from the verified claims: the configured claim (a
+    /// non-empty string without control characters, at most 256 bytes), prefixed.
+    fn kube_user(
+        &self,
+        claims: &openidconnect::IdTokenClaims<ExtraClaims, CoreGenderClaim>,
+    ) -> Result<String, LoginError> {
+        let claim = self.username_claim.as_str();
+        let value: Option<String> = match claim {
+            "sub" => Some(claims.subject().as_str().to_owned()),
+            "email" => {
+                let email = claims.email().map(|e| e.as_str().to_owned());
+                if email.as_deref().is_some_and(|e| !e.is_empty())
+                    && claims.email_verified() != Some(true)
+                {
+                    return Err(LoginError::EmailUnverified);
+                }
+                email
+            }
+            "preferred_username" => claims.preferred_username().map(|u| u.as_str().to_owned()),
+            "name" => claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned()),
+            "phone_number" => claims.phone_number().map(|p| p.as_str().to_owned()),
+            other => claims
+                .additional_claims()
+                .claims
+                .get(other)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+        };
+        match value {
+            Some(v) if !v.is_empty() && v.len() <= 256 && !v.chars().any(char::is_control) => {
+                Ok(format!("{}{v}", self.username_prefix))
+            }
+            _ => Err(LoginError::UsernameMissing(claim.to_owned())),
+        }
     }
 }
 

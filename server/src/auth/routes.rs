@@ -2,9 +2,16 @@
 //!
 //! Failures during login never create a session; they are recorded in the
 //! `auth_events` table and send the browser to `/login?error=<code>`, where
-//! the app explains what happened.
+//! the app explains what happened. A callback without a valid `state` (which
+//! anyone can send a browser to) persists nothing at all: no session row, no
+//! event. Failed callbacks are rate-limited per client address
+//! ([`super::ratelimit`]), and IdP-supplied text is escaped and bounded
+//! ([`super::untrusted`]) before it reaches a log line or the database.
+
+use std::time::Instant;
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,10 +20,12 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use super::ratelimit::PeerIp;
 use super::session::{
-    CurrentUser, MAX_PENDING, PENDING_KEY, SessionUser, USER_KEY, load_user, pending_logins,
-    safe_return_path,
+    CurrentUser, MAX_PENDING, PENDING_KEY, SessionUser, USER_KEY, apply_expiry, load_user,
+    pending_logins, safe_return_path,
 };
+use super::untrusted::{bounded, bounded_to};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -53,17 +62,13 @@ async fn login(
     Query(q): Query<LoginQuery>,
 ) -> AppResult<Response> {
     let return_to = safe_return_path(q.return_to.as_deref());
-    let provider = match state.auth.provider() {
+    // One discovery attempt if it is due (shared with every other caller and the
+    // background loop; none while the backoff runs).
+    let provider = match state.auth.ensure_provider().await {
         Ok(p) => p,
         Err(detail) => {
-            // Try once more right now (the background loop may be sleeping).
-            match state.auth.rediscover().await {
-                Ok(p) => p,
-                Err(_) => {
-                    tracing::warn!(%detail, "login while the identity provider is unreachable");
-                    return Ok(login_error_redirect("idp_unreachable", &return_to));
-                }
-            }
+            tracing::warn!(%detail, "login while the identity provider is unreachable");
+            return Ok(login_error_redirect("idp_unreachable", &return_to));
         }
     };
     let (url, pending) = provider.begin(return_to, q.prompt.as_deref() == Some("login"));
@@ -94,29 +99,51 @@ struct CallbackQuery {
     error_description: Option<String>,
 }
 
-/// Completes a login. Every failure path records an event, creates no
-/// session user, and redirects to the login page with a short code.
+/// Completes a login. Every failure path with a valid `state` records an event,
+/// creates no session user, and redirects to the login page with a short code.
+/// Without a valid `state` nothing is written at all.
 async fn callback(
     State(state): State<AppState>,
+    PeerIp(peer): PeerIp,
     session: Session,
     Query(q): Query<CallbackQuery>,
 ) -> AppResult<Response> {
+    if let Some(ip) = peer
+        && !state.auth.failed_logins.allowed(ip, Instant::now())
+    {
+        tracing::debug!(%ip, "too many failed logins from this address: callback refused");
+        return Ok(too_many_failures());
+    }
+    let note_failure = || {
+        if let Some(ip) = peer {
+            state.auth.failed_logins.failed(ip, Instant::now());
+        }
+    };
     let mut map = pending_logins(&session).await?;
+    let Some(pending) = q.state.as_deref().and_then(|s| map.remove(s)) else {
+        // Anyone can send a browser here (or call it in a loop): no session row, no
+        // event, one bounded log line.
+        note_failure();
+        tracing::info!(
+            peer = ?peer,
+            idp_error = q.error.as_deref().map(bounded).unwrap_or_default(),
+            "login callback without a valid state refused (missing, unknown, expired or reused)"
+        );
+        return Ok(login_error_redirect("state_mismatch", "/"));
+    };
     // The state is single-use whatever happens next.
-    let pending = q.state.as_deref().and_then(|s| map.remove(s));
     session
         .insert(PENDING_KEY, &map)
         .await
         .map_err(AppError::internal)?;
-    let return_to = pending
-        .as_ref()
-        .map(|p| p.return_to.clone())
-        .unwrap_or_else(|| "/".into());
+    let return_to = pending.return_to.clone();
 
     let fail = |code: &'static str, detail: String| {
+        note_failure();
         let state = state.clone();
         let return_to = return_to.clone();
         async move {
+            let detail = bounded_to(&detail, 1000);
             tracing::warn!(code, %detail, "login failed");
             state
                 .store
@@ -133,22 +160,16 @@ async fn callback(
             "idp_error"
         };
         let detail = format!(
-            "IdP answered error={err} {}",
-            q.error_description.as_deref().unwrap_or("")
+            "IdP answered error={} {}",
+            bounded(err),
+            bounded(q.error_description.as_deref().unwrap_or(""))
         );
         return fail(code, detail).await;
     }
-    let Some(pending) = pending else {
-        return fail(
-            "state_mismatch",
-            "missing, unknown, expired or reused state".into(),
-        )
-        .await;
-    };
     let Some(code) = q.code.filter(|c| !c.is_empty()) else {
         return fail("invalid_callback", "no authorization code".into()).await;
     };
-    let provider = match state.auth.provider() {
+    let provider = match state.auth.ensure_provider().await {
         Ok(p) => p,
         Err(e) => return fail("idp_unreachable", e).await,
     };
@@ -157,7 +178,11 @@ async fn callback(
     {
         return fail(
             "issuer_mismatch",
-            format!("callback iss {iss:?} is not {:?}", provider.issuer()),
+            format!(
+                "callback iss \"{}\" is not {:?}",
+                bounded(iss),
+                provider.issuer()
+            ),
         )
         .await;
     }
@@ -184,7 +209,7 @@ async fn callback(
     };
     if identity.groups_claim_missing {
         tracing::warn!(
-            subject = %identity.subject,
+            subject = %bounded(&identity.subject),
             claim = %state.auth.config.groups_claim,
             "ID token has no groups claim; the user gets no groups (check the IdP's scopes or claim mapping)"
         );
@@ -195,41 +220,47 @@ async fn callback(
         .remove::<serde_json::Value>(PENDING_KEY)
         .await
         .map_err(AppError::internal)?;
+    let now = crate::store::now_unix();
     let user = SessionUser {
         subject: identity.subject.clone(),
         email: identity.email.clone(),
         name: identity.name.clone(),
         groups: identity.groups.clone(),
-        login_at: crate::store::now_unix(),
+        login_at: now,
         csrf: random_token(),
         id_token: Some(identity.id_token.clone()),
+        kube_user: identity.kube_user.clone(),
+        last_seen: now,
     };
     session
         .insert(USER_KEY, &user)
         .await
         .map_err(AppError::internal)?;
+    apply_expiry(&session, &user, &state);
     state
         .store
         .upsert_user(
             &user.subject,
-            user.email.as_deref(),
-            user.name.as_deref(),
+            user.email.as_deref().map(bounded).as_deref(),
+            user.name.as_deref().map(bounded).as_deref(),
             &user.groups,
         )
         .await?;
+    let detail = bounded_to(
+        &format!(
+            "{} kube_user={} groups=[{}]",
+            user.email.as_deref().unwrap_or("-"),
+            user.kube_user,
+            user.groups.join(",")
+        ),
+        1000,
+    );
     state
         .store
-        .record_auth_event(
-            "login_succeeded",
-            Some(&user.subject),
-            &format!(
-                "{} groups=[{}]",
-                user.email.as_deref().unwrap_or("-"),
-                user.groups.join(",")
-            ),
-        )
+        .record_auth_event("login_succeeded", Some(&user.subject), &detail)
         .await?;
-    tracing::info!(subject = %user.subject, email = ?user.email, "login succeeded");
+    tracing::info!(subject = %bounded(&user.subject), kube_user = %bounded(&user.kube_user),
+        "login succeeded");
     Ok(Redirect::to(&pending.return_to).into_response())
 }
 
@@ -247,7 +278,16 @@ async fn logout(
     session: Session,
 ) -> AppResult<Json<LogoutResponse>> {
     let user = load_user(&session, &state).await?;
+    let session_id = session.id().map(|id| id.to_string());
     session.flush().await.map_err(AppError::internal)?;
+    // Everything this web session opened (terminals, log streams, live views) ends now, on
+    // every replica.
+    if let Some(id) = session_id {
+        state
+            .access
+            .end_web_session(&id, crate::access::LeaseEnd::LoggedOut)
+            .await;
+    }
     let mut redirect_to = "/login?signed_out=1".to_owned();
     if let Some(user) = &user {
         state
@@ -284,19 +324,9 @@ async fn session_info(
     State(state): State<AppState>,
     session: Session,
 ) -> AppResult<Json<SessionInfo>> {
-    let me = load_user(&session, &state).await?.map(|user| {
-        let roles = state.auth.roles_for(&user.groups);
-        let session_expires_at =
-            user.login_at + state.config.session.absolute_lifetime.as_secs() as i64;
-        me_of(
-            &state,
-            CurrentUser {
-                user,
-                roles,
-                session_expires_at,
-            },
-        )
-    });
+    let me = load_user(&session, &state)
+        .await?
+        .map(|user| me_of(&state, CurrentUser::new(user, &state)));
     Ok(Json(SessionInfo {
         me,
         server: server_info(&state),
@@ -310,8 +340,10 @@ fn me_of(state: &AppState, user: CurrentUser) -> Me {
         name: user.user.name.clone(),
         groups: user.user.groups.clone(),
         roles: user.roles.clone(),
+        kube_user: user.user.kube_user.clone(),
         csrf_token: user.user.csrf.clone(),
         session_expires_at: user.session_expires_at,
+        idle_expires_at: user.idle_expires_at,
         dev_idp: state.auth.dev_idp,
     }
 }
@@ -336,6 +368,23 @@ fn login_error_redirect(code: &str, return_to: &str) -> Response {
         .append_pair("return_to", return_to);
     let path = format!("/login?{}", url.query().unwrap_or_default());
     Redirect::to(&path).into_response()
+}
+
+/// 429 for an address over its failed-login budget. A plain page: this is a browser
+/// navigation, and the app's login page would only send the user back here.
+fn too_many_failures() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (axum::http::header::RETRY_AFTER, "60"),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            ),
+        ],
+        "Too many failed sign-ins from your network address. Wait a minute, then sign in again from the start page.\n",
+    )
+        .into_response()
 }
 
 fn random_token() -> String {

@@ -2,9 +2,11 @@
 //! guard for state-changing requests.
 //!
 //! Sessions are `tower-sessions` records in our database (they survive a
-//! restart). The idle timeout is the session layer's inactivity expiry; the
-//! absolute lifetime is checked here against the login time, so activity can
-//! never stretch a session beyond it.
+//! restart). The idle timeout slides: an authenticated request re-saves the
+//! session (at most about once a minute, see [`touch_interval`]), which moves the
+//! record's expiry and the cookie's `Max-Age` to `now + idle`. The absolute
+//! lifetime is checked here against the login time and caps that expiry, so
+//! activity can never stretch a session beyond it.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keyhole_protocol::api::Role;
 use serde::{Deserialize, Serialize};
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
 
 use super::oidc::PendingLogin;
 use crate::error::AppError;
@@ -48,6 +50,28 @@ pub struct SessionUser {
     pub csrf: String,
     /// The ID token, only as `id_token_hint` for RP-initiated logout.
     pub id_token: Option<String>,
+    /// The Kubernetes user name (`Impersonate-User`), fixed at login from the
+    /// configured claim and prefix. Empty in sessions from before it existed:
+    /// those must sign in again.
+    #[serde(default)]
+    pub kube_user: String,
+    /// Unix seconds of the last re-save (activity), from which the idle timeout runs.
+    #[serde(default)]
+    pub last_seen: i64,
+}
+
+impl SessionUser {
+    /// Unix seconds when the session ends at the latest (absolute lifetime).
+    pub fn absolute_end(&self, state: &AppState) -> i64 {
+        self.login_at + state.config.session.absolute_lifetime.as_secs() as i64
+    }
+
+    /// Unix seconds when the idle timeout ends the session unless it is used again
+    /// (never after [`SessionUser::absolute_end`]).
+    pub fn idle_end(&self, state: &AppState) -> i64 {
+        (self.last_seen + state.config.session.idle_timeout.as_secs() as i64)
+            .min(self.absolute_end(state))
+    }
 }
 
 /// The caller of an authenticated route. Extracting it answers 401 when there
@@ -60,12 +84,26 @@ pub struct CurrentUser {
     pub roles: Vec<Role>,
     /// Unix seconds when the session ends at the latest.
     pub session_expires_at: i64,
+    /// Unix seconds when the idle timeout ends the session unless it is used again.
+    pub idle_expires_at: i64,
 }
 
 impl CurrentUser {
-    /// The name Kubernetes sees (`Impersonate-User`): e-mail, else subject.
+    /// The caller for a loaded session user: roles from the current policy, and
+    /// when the session ends.
+    pub fn new(user: SessionUser, state: &AppState) -> CurrentUser {
+        let roles = state.auth.roles_for(&user.groups);
+        CurrentUser {
+            session_expires_at: user.absolute_end(state),
+            idle_expires_at: user.idle_end(state),
+            user,
+            roles,
+        }
+    }
+
+    /// The name Kubernetes sees (`Impersonate-User`), fixed at login.
     pub fn kube_user(&self) -> &str {
-        self.user.email.as_deref().unwrap_or(&self.user.subject)
+        &self.user.kube_user
     }
 
     /// `true` if the user holds `role`.
@@ -90,17 +128,48 @@ impl CurrentUser {
     }
 }
 
-/// Loads the session user, enforcing the absolute lifetime.
+/// How often activity re-saves a session: a quarter of the idle timeout, at most a
+/// minute (so the idle timeout is honoured to within that, and a busy user costs one
+/// database write a minute, not one per request).
+pub fn touch_interval(idle: std::time::Duration) -> i64 {
+    (idle.as_secs() / 4).min(60) as i64
+}
+
+/// Sets the session record's (and cookie's) expiry: the idle end, capped by the
+/// absolute lifetime.
+pub fn apply_expiry(session: &Session, user: &SessionUser, state: &AppState) {
+    let at = time::OffsetDateTime::from_unix_timestamp(user.idle_end(state))
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    session.set_expiry(Some(Expiry::AtDateTime(at)));
+}
+
+/// Loads the session user, enforcing the absolute lifetime, and slides the idle
+/// timeout: when the last re-save is older than [`touch_interval`], the user is
+/// saved again with a new expiry (the session layer then writes the record and a
+/// new cookie).
 pub async fn load_user(
     session: &Session,
     state: &AppState,
 ) -> Result<Option<SessionUser>, AppError> {
     let user: Option<SessionUser> = session.get(USER_KEY).await.map_err(AppError::internal)?;
-    let Some(user) = user else { return Ok(None) };
-    let deadline = user.login_at + state.config.session.absolute_lifetime.as_secs() as i64;
-    if crate::store::now_unix() >= deadline {
+    let Some(mut user) = user else {
+        return Ok(None);
+    };
+    let now = crate::store::now_unix();
+    // A session from before the Kubernetes user name was stored at login has none: sign in again.
+    if now >= user.absolute_end(state) || user.kube_user.is_empty() {
         session.flush().await.map_err(AppError::internal)?;
         return Ok(None);
+    }
+    if now - user.last_seen >= touch_interval(state.config.session.idle_timeout).max(1)
+        || user.last_seen > now
+    {
+        user.last_seen = now;
+        session
+            .insert(USER_KEY, &user)
+            .await
+            .map_err(AppError::internal)?;
+        apply_expiry(session, &user, state);
     }
     Ok(Some(user))
 }
@@ -118,14 +187,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         let user = load_user(&session, state)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        let roles = state.auth.roles_for(&user.groups);
-        let session_expires_at =
-            user.login_at + state.config.session.absolute_lifetime.as_secs() as i64;
-        Ok(CurrentUser {
-            user,
-            roles,
-            session_expires_at,
-        })
+        Ok(CurrentUser::new(user, state))
     }
 }
 

@@ -55,6 +55,8 @@ pub enum LogFormat {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
+    /// Development mode (`--dev`, `KEYHOLE_DEV`); see [`Config::dev`].
+    dev: Option<bool>,
     listen: Option<String>,
     public_url: Option<String>,
     dist_dir: Option<PathBuf>,
@@ -71,6 +73,15 @@ pub struct RawConfig {
     kubernetes: RawKubernetes,
     #[serde(default)]
     terminal: RawTerminal,
+    #[serde(default)]
+    access: RawAccess,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    recheck_seconds: Option<u64>,
+    verify_grace_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,6 +105,8 @@ struct RawOidc {
     redirect_url: Option<String>,
     scopes: Option<Vec<String>>,
     groups_claim: Option<String>,
+    username_claim: Option<String>,
+    username_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +134,13 @@ struct RawKubernetes {
 /// Validated configuration. Build it with [`Config::load`] or [`Config::from_raw`].
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Development mode (`keyhole serve --dev`, `dev = true`, `KEYHOLE_DEV=true`): the
+    /// development stand-ins (devstack's in-process cluster, the development IdP) take the place
+    /// of a missing `[kubernetes]` or `[oidc]`. Without it a missing section is a startup error.
+    pub dev: bool,
+    /// In development mode, the refusals of [`check_dev_mode`] that `KEYHOLE_DEV_UNSAFE`
+    /// overrode (logged as warnings at start); normally empty.
+    pub dev_unsafe: Vec<String>,
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
     /// The URL users reach Keyhole at; used for redirects, Origin checks and links.
@@ -133,16 +153,31 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Database URL (`sqlite://…` or `postgres://…`); may hold a password.
     pub database_url: Secret,
-    /// OIDC relying-party settings; `None` = start the development IdP in-process.
+    /// OIDC relying-party settings; `None` = no `[oidc]`, which only development mode
+    /// accepts (the development IdP stands in).
     pub oidc: Option<OidcConfig>,
     /// Browser session settings.
     pub session: SessionConfig,
     /// Policy file; `None` = the built-in demo policy.
     pub policy_file: Option<PathBuf>,
-    /// Where the Kubernetes API is; `Embedded` = start devstack in-process.
+    /// Where the Kubernetes API is; `Embedded` = no `[kubernetes]`, which only development
+    /// mode accepts (devstack's cluster stands in).
     pub kubernetes: KubernetesConfig,
     /// `[terminal]`.
     pub terminal: TerminalConfig,
+    /// `[access]`: how open streams are re-checked.
+    pub access: AccessConfig,
+}
+
+/// `[access]`: how every open stream (terminal, log stream, live view) is re-checked against
+/// the database, besides the notifications that end it at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessConfig {
+    /// Re-check every open stream's grant and web session this often (jittered ±20 %).
+    pub recheck: Duration,
+    /// When the database cannot be asked for this long, every open stream ends
+    /// ("cannot verify access") instead of running unchecked.
+    pub verify_grace: Duration,
 }
 
 /// `[terminal]`.
@@ -168,6 +203,18 @@ pub struct OidcConfig {
     pub scopes: Vec<String>,
     /// ID token claim that carries the user's groups.
     pub groups_claim: String,
+    /// ID token claim whose value (after [`OidcConfig::username_prefix`]) is the Kubernetes
+    /// user name (`Impersonate-User`). `email` (the default) also requires `email_verified`.
+    pub username_claim: String,
+    /// Prepended to the claim's value, like the API server's `--oidc-username-prefix`
+    /// (e.g. `keyhole:`), so RBAC bindings made for the person directly do not apply
+    /// through the gateway. Empty = none.
+    pub username_prefix: String,
+}
+
+impl OidcConfig {
+    /// Defaults for the claims and prefix: `email`, no prefix (what the dev IdP setup uses).
+    pub const DEFAULT_USERNAME_CLAIM: &'static str = "email";
 }
 
 /// `[session]`.
@@ -184,7 +231,8 @@ pub struct SessionConfig {
 /// `[kubernetes]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KubernetesConfig {
-    /// Start devstack's Kubernetes-compatible API server in-process (demo only).
+    /// No `[kubernetes]` section: only in development mode, where devstack's
+    /// Kubernetes-compatible API server is started in-process in its place (demo only).
     Embedded,
     /// Use the pod's ServiceAccount (in-cluster config).
     InCluster,
@@ -217,6 +265,15 @@ pub enum ConfigError {
         /// toml's message, one line, with line and column.
         message: String,
     },
+    /// The configuration is valid but Keyhole refuses to start with it: a required section is
+    /// missing outside development mode, or development mode is asked for where it is unsafe.
+    #[error("{origin}: {message}")]
+    Refused {
+        /// File (or `defaults`).
+        origin: String,
+        /// What is missing or unsafe, and how to fix it.
+        message: String,
+    },
     /// A value is present but wrong.
     #[error("{origin}: invalid value for `{key}`: {message}")]
     Invalid {
@@ -232,6 +289,7 @@ pub enum ConfigError {
 /// Environment variables that override file keys, and the key each sets.
 /// Listed explicitly so a typo in a variable name can be reported too.
 const ENV_KEYS: &[(&str, &str)] = &[
+    ("KEYHOLE_DEV", "dev"),
     ("KEYHOLE_LISTEN", "listen"),
     ("KEYHOLE_PUBLIC_URL", "public_url"),
     ("KEYHOLE_DIST_DIR", "dist_dir"),
@@ -243,17 +301,81 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("KEYHOLE_OIDC_CLIENT_SECRET", "oidc.client_secret"),
     ("KEYHOLE_OIDC_REDIRECT_URL", "oidc.redirect_url"),
     ("KEYHOLE_OIDC_GROUPS_CLAIM", "oidc.groups_claim"),
+    ("KEYHOLE_OIDC_USERNAME_CLAIM", "oidc.username_claim"),
+    ("KEYHOLE_OIDC_USERNAME_PREFIX", "oidc.username_prefix"),
+    (
+        "KEYHOLE_SESSION_IDLE_TIMEOUT_SECONDS",
+        "session.idle_timeout_seconds",
+    ),
+    (
+        "KEYHOLE_SESSION_ABSOLUTE_LIFETIME_SECONDS",
+        "session.absolute_lifetime_seconds",
+    ),
     ("KEYHOLE_POLICY_FILE", "policy.file"),
     ("KEYHOLE_KUBERNETES_KUBECONFIG", "kubernetes.kubeconfig"),
     ("KEYHOLE_KUBERNETES_CONTEXT", "kubernetes.context"),
+    ("KEYHOLE_KUBERNETES_IN_CLUSTER", "kubernetes.in_cluster"),
+    ("KEYHOLE_ACCESS_RECHECK_SECONDS", "access.recheck_seconds"),
+    (
+        "KEYHOLE_ACCESS_VERIFY_GRACE_SECONDS",
+        "access.verify_grace_seconds",
+    ),
     (
         "KEYHOLE_TERMINAL_KEEPALIVE_SECONDS",
         "terminal.keepalive_seconds",
     ),
 ];
 
+/// Keys whose `KEYHOLE_*` variable is a boolean: `true`/`false` (TOML's spelling) or `1`/`0`.
+const BOOL_KEYS: &[&str] = &["dev", "kubernetes.in_cluster"];
+
+/// The variable that lets development mode start where [`check_dev_mode`] refuses it.
+/// Environment only (not a config key, not a flag), and only with [`DEV_UNSAFE_PHRASE`].
+pub const DEV_UNSAFE_VAR: &str = "KEYHOLE_DEV_UNSAFE";
+
+/// The one value of [`DEV_UNSAFE_VAR`] that overrides the refusal.
+pub const DEV_UNSAFE_PHRASE: &str = "i-know-this-exposes-the-gateway-host";
+
+/// Decides whether development mode may start: it is refused inside a Kubernetes cluster
+/// (`KUBERNETES_SERVICE_HOST` set, as in every pod) and when `listen` is not a loopback
+/// address, because its stand-ins run demo "pods" as real processes on the gateway's host and
+/// let anyone sign in as a demo user. `KEYHOLE_DEV_UNSAFE=i-know-this-exposes-the-gateway-host`
+/// overrides; any other value of it is an error.
+///
+/// Pure: the environment is passed in (later entries win). Returns the overridden refusals
+/// (empty when there was nothing to override), or the one-line error message.
+pub fn check_dev_mode(listen: SocketAddr, env: &[(String, String)]) -> Result<Vec<String>, String> {
+    let var = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut hazards = Vec::new();
+    if let Some(host) = var("KUBERNETES_SERVICE_HOST").filter(|h| !h.trim().is_empty()) {
+        hazards.push(format!(
+            "KUBERNETES_SERVICE_HOST is set ({host}), so this runs inside a Kubernetes cluster"
+        ));
+    }
+    if !listen.ip().is_loopback() {
+        hazards.push(format!("listen = {listen} is not a loopback address"));
+    }
+    match var(DEV_UNSAFE_VAR) {
+        Some(v) if v == DEV_UNSAFE_PHRASE => Ok(hazards),
+        Some(v) => Err(format!(
+            "{DEV_UNSAFE_VAR} is {v:?}; the only accepted value is {DEV_UNSAFE_PHRASE:?}"
+        )),
+        None if hazards.is_empty() => Ok(hazards),
+        None => Err(format!(
+            "development mode (--dev) refused: {}. Its stand-ins run demo pods as real processes              on this host and let anyone sign in as a demo user. Configure [kubernetes] and              [oidc] and run without --dev, or, if you really mean to expose this host, set              {DEV_UNSAFE_VAR}={DEV_UNSAFE_PHRASE}",
+            hazards.join("; ")
+        )),
+    }
+}
+
 impl Config {
-    /// Reads `file` (if any), applies `KEYHOLE_*` variables from `env`, validates.
+    /// Reads `file` (if any), applies `KEYHOLE_*` variables from `env`, validates, and, in
+    /// development mode, applies [`check_dev_mode`] to `env`.
     pub fn load(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
@@ -273,8 +395,13 @@ impl Config {
             }
             None => ("defaults".to_owned(), toml::Table::new()),
         };
-        for (name, value) in env {
-            if !name.starts_with("KEYHOLE_") || name == "KEYHOLE_CONFIG" || name == "KEYHOLE_LOG" {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for (name, value) in env.iter().cloned() {
+            if !name.starts_with("KEYHOLE_")
+                || name == "KEYHOLE_CONFIG"
+                || name == "KEYHOLE_LOG"
+                || name == DEV_UNSAFE_VAR
+            {
                 continue;
             }
             let Some((_, key)) = ENV_KEYS.iter().find(|(n, _)| *n == name) else {
@@ -284,8 +411,20 @@ impl Config {
                     message: "unknown KEYHOLE_ variable".into(),
                 });
             };
-            // Durations are whole seconds; everything else is a string.
-            let value = if key.ends_with("_seconds") {
+            // Durations are whole seconds, booleans TOML's; everything else is a string.
+            let value = if BOOL_KEYS.contains(key) {
+                match value.trim() {
+                    "true" | "1" => toml::Value::Boolean(true),
+                    "false" | "0" => toml::Value::Boolean(false),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            origin: "environment".into(),
+                            key: name,
+                            message: format!("expected true or false (or 1 or 0), got {value:?}"),
+                        });
+                    }
+                }
+            } else if key.ends_with("_seconds") {
                 match value.trim().parse::<i64>() {
                     Ok(n) => toml::Value::Integer(n),
                     Err(_) => {
@@ -307,7 +446,12 @@ impl Config {
                 origin: format!("{origin} (with environment overrides)"),
                 message: one_line(e.message()),
             })?;
-        Config::from_raw(raw, &origin)
+        let mut config = Config::from_raw(raw, &origin)?;
+        if config.dev {
+            config.dev_unsafe = check_dev_mode(config.listen, &env)
+                .map_err(|message| ConfigError::Refused { origin, message })?;
+        }
+        Ok(config)
     }
 
     /// Validates a raw config. `origin` names the file in errors.
@@ -352,7 +496,7 @@ impl Config {
         };
         let session = RawSession { ..raw.session };
         let idle = session.idle_timeout_seconds.unwrap_or(30 * 60);
-        let absolute = session.absolute_lifetime_seconds.unwrap_or(8 * 3600);
+        let absolute = session.absolute_lifetime_seconds.unwrap_or(12 * 3600);
         if idle == 0 {
             return Err(invalid(
                 "session.idle_timeout_seconds",
@@ -385,6 +529,20 @@ impl Config {
                 "must be between 1 and 3600".into(),
             ));
         }
+        let recheck = raw.access.recheck_seconds.unwrap_or(5);
+        if !(1..=300).contains(&recheck) {
+            return Err(invalid(
+                "access.recheck_seconds",
+                "must be between 1 and 300".into(),
+            ));
+        }
+        let verify_grace = raw.access.verify_grace_seconds.unwrap_or(30);
+        if !(1..=3600).contains(&verify_grace) {
+            return Err(invalid(
+                "access.verify_grace_seconds",
+                "must be between 1 and 3600".into(),
+            ));
+        }
         let kubernetes = match (raw.kubernetes.in_cluster, raw.kubernetes.kubeconfig) {
             (Some(true), Some(_)) => {
                 return Err(invalid(
@@ -392,14 +550,38 @@ impl Config {
                     "set either in_cluster = true or kubeconfig, not both".into(),
                 ));
             }
+            (Some(true), None) if raw.kubernetes.context.is_some() => {
+                return Err(invalid(
+                    "kubernetes.context",
+                    "applies to a kubeconfig, not to in_cluster = true".into(),
+                ));
+            }
             (Some(true), None) => KubernetesConfig::InCluster,
             (_, Some(path)) => KubernetesConfig::Kubeconfig {
                 path,
                 context: raw.kubernetes.context,
             },
+            // A context alone would otherwise leave the section without a cluster.
+            (_, None) if raw.kubernetes.context.is_some() => {
+                return Err(invalid(
+                    "kubernetes.context",
+                    "needs kubernetes.kubeconfig (the file the context is in)".into(),
+                ));
+            }
             (_, None) => KubernetesConfig::Embedded,
         };
+        let dev = raw.dev.unwrap_or(false);
+        if !dev {
+            missing_sections(kubernetes == KubernetesConfig::Embedded, oidc.is_none()).map_err(
+                |message| ConfigError::Refused {
+                    origin: origin.to_owned(),
+                    message,
+                },
+            )?;
+        }
         Ok(Config {
+            dev,
+            dev_unsafe: Vec::new(),
             listen,
             public_url,
             dist_dir: raw.dist_dir.unwrap_or_else(|| PathBuf::from("dist")),
@@ -417,6 +599,10 @@ impl Config {
             terminal: TerminalConfig {
                 keepalive: Duration::from_secs(keepalive),
             },
+            access: AccessConfig {
+                recheck: Duration::from_secs(recheck),
+                verify_grace: Duration::from_secs(verify_grace),
+            },
         })
     }
 
@@ -424,6 +610,25 @@ impl Config {
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
     }
+}
+
+/// Outside development mode both `[kubernetes]` and `[oidc]` must be configured: a section left
+/// out (or misspelt) must never start a development stand-in in its place.
+fn missing_sections(no_kubernetes: bool, no_oidc: bool) -> Result<(), String> {
+    let fix_kubernetes = "[kubernetes] with kubeconfig = \"…\" or in_cluster = true";
+    let fix_oidc = "[oidc] with issuer, client_id and client_secret";
+    let (missing, fix) = match (no_kubernetes, no_oidc) {
+        (false, false) => return Ok(()),
+        (true, false) => ("no [kubernetes] section", fix_kubernetes.to_owned()),
+        (false, true) => ("no [oidc] section", fix_oidc.to_owned()),
+        (true, true) => (
+            "no [kubernetes] and no [oidc] section",
+            format!("{fix_kubernetes}, and {fix_oidc}"),
+        ),
+    };
+    Err(format!(
+        "{missing}. Configure {fix} (see docs/operations.md), or, for a local demo, run          `keyhole serve --dev` to use the development stand-ins (built-in cluster and identity          provider)"
+    ))
 }
 
 fn validate_oidc(o: RawOidc, public_url: &Url) -> Result<OidcConfig, (String, String)> {
@@ -456,6 +661,23 @@ fn validate_oidc(o: RawOidc, public_url: &Url) -> Result<OidcConfig, (String, St
     if !scopes.iter().any(|s| s == "openid") {
         return Err(("oidc.scopes".into(), "must include \"openid\"".into()));
     }
+    let username_claim = o
+        .username_claim
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_else(|| OidcConfig::DEFAULT_USERNAME_CLAIM.into());
+    if username_claim.is_empty() || username_claim.chars().any(|c| c.is_control()) {
+        return Err((
+            "oidc.username_claim".into(),
+            "must name an ID token claim, e.g. \"email\" or \"sub\"".into(),
+        ));
+    }
+    let username_prefix = o.username_prefix.unwrap_or_default();
+    if username_prefix.len() > 64 || username_prefix.chars().any(|c| c.is_control()) {
+        return Err((
+            "oidc.username_prefix".into(),
+            "at most 64 characters, no control characters (e.g. \"keyhole:\")".into(),
+        ));
+    }
     Ok(OidcConfig {
         issuer,
         client_id,
@@ -463,6 +685,8 @@ fn validate_oidc(o: RawOidc, public_url: &Url) -> Result<OidcConfig, (String, St
         redirect_url,
         scopes,
         groups_claim: o.groups_claim.unwrap_or_else(|| "groups".into()),
+        username_claim,
+        username_prefix,
     })
 }
 

@@ -47,11 +47,16 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
             ok: true,
             detail: "ok".into(),
         },
-        Err(detail) => HealthCheck {
-            name: "identity_provider".into(),
-            ok: false,
-            detail,
-        },
+        Err(detail) => {
+            // The IdP's error text (addresses, TLS and HTTP details) is for operators,
+            // not for anonymous callers of a public probe.
+            tracing::warn!(%detail, "readiness: identity provider");
+            HealthCheck {
+                name: "identity_provider".into(),
+                ok: false,
+                detail: "identity provider unreachable".into(),
+            }
+        }
     };
     let checks = vec![db, idp];
     let ready = checks.iter().all(|c| c.ok);

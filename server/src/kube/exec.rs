@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt, StreamExt};
+use futures::{Sink, SinkExt, StreamExt};
 use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::upgrade::Upgraded;
@@ -235,6 +235,50 @@ fn verify_upgrade(res: &http::Response<Body>, key: &str) -> Result<(), UpgradeCo
     match h.get(header::SEC_WEBSOCKET_PROTOCOL).map(|v| v.as_bytes()) {
         Some(b"v5.channel.k8s.io" | b"v4.channel.k8s.io") => Ok(()),
         _ => Err(UpgradeConnectionError::SecWebSocketProtocolMismatch),
+    }
+}
+
+/// The poll-based side of [`ExecWriter`], for a relay that must never block on the pod:
+/// `poll_ready`, then one `start_send_*`, then `poll_flush` (as [`futures::Sink`]).
+impl ExecWriter {
+    /// Ready to take one frame.
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.socket)
+            .poll_ready(cx)
+            .map_err(io::Error::other)
+    }
+
+    /// Takes keystrokes (channel 0).
+    pub fn start_send_stdin(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut frame = Vec::with_capacity(data.len() + 1);
+        frame.push(STDIN);
+        frame.extend_from_slice(data);
+        self.start_send(Message::Binary(frame.into()))
+    }
+
+    /// Takes a terminal size (channel 4).
+    pub fn start_send_resize(&mut self, cols: u16, rows: u16) -> io::Result<()> {
+        let mut frame = vec![RESIZE];
+        frame.extend_from_slice(format!(r#"{{"Width":{cols},"Height":{rows}}}"#).as_bytes());
+        self.start_send(Message::Binary(frame.into()))
+    }
+
+    /// Takes a WebSocket ping.
+    pub fn start_send_ping(&mut self) -> io::Result<()> {
+        self.start_send(Message::Ping(Bytes::new()))
+    }
+
+    fn start_send(&mut self, msg: Message) -> io::Result<()> {
+        Pin::new(&mut self.socket)
+            .start_send(msg)
+            .map_err(io::Error::other)
+    }
+
+    /// Writes out what was taken.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.socket)
+            .poll_flush(cx)
+            .map_err(io::Error::other)
     }
 }
 

@@ -39,7 +39,13 @@ mod tests {
     #[test]
     fn builtin_policy_is_valid_without_warnings() {
         let policy = Policy::builtin();
-        assert!(policy.warnings().is_empty(), "{:?}", policy.warnings());
+        // The one warning: its command rules are an example of a feature not enforced yet.
+        let warnings: Vec<_> = policy.warnings().iter().map(|w| &w.message).collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with(super::super::validate::COMMAND_RULES_NOT_ENFORCED),
+            "{warnings:?}"
+        );
         let names: Vec<_> = policy.profiles().iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["payments-debug", "payments-logs", "search-debug"]);
         assert_eq!(policy.source(), SOURCE);

@@ -5,10 +5,16 @@
 
 use std::time::Duration;
 
+/// The longest duration a policy file may write anywhere (a year). Grants are capped much lower
+/// (`MAX_GRANT`, 24h); this bound keeps every other duration (pending timeouts, idle limits)
+/// far from the ranges where adding it to a clock or a timestamp could overflow.
+pub const MAX_POLICY_DURATION: Duration = Duration::from_secs(365 * 86_400);
+
 /// The regular expression that the JSON Schema publishes for duration strings.
 pub(crate) const DURATION_PATTERN: &str = "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$";
 
-/// Parses `1h30m`-style durations. The error says what was expected.
+/// Parses `1h30m`-style durations of at most [`MAX_POLICY_DURATION`]. The error says what was
+/// expected. Never panics: the arithmetic is checked and an overflow is a "too long" error.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || {
         format!(
@@ -19,6 +25,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err(bad());
     }
+    let too_long = || {
+        format!(
+            "`{text}` is longer than the limit of {}",
+            format_duration(MAX_POLICY_DURATION)
+        )
+    };
     let mut total: u64 = 0;
     let mut digits = String::new();
     // Units must appear in this order, each at most once.
@@ -38,18 +50,29 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         if digits.is_empty() || rank < next_allowed {
             return Err(bad());
         }
-        let n: u64 = digits.parse().map_err(|_| bad())?;
+        // All digits, so the only way to fail is a number beyond u64: too long.
+        let n: u64 = digits.parse().map_err(|_| too_long())?;
         total = n
             .checked_mul(unit_secs)
             .and_then(|s| total.checked_add(s))
-            .ok_or_else(bad)?;
+            .ok_or_else(too_long)?;
         digits.clear();
         next_allowed = rank + 1;
     }
     if !digits.is_empty() {
         return Err(bad());
     }
-    Ok(Duration::from_secs(total))
+    let d = Duration::from_secs(total);
+    if d > MAX_POLICY_DURATION {
+        return Err(too_long());
+    }
+    Ok(d)
+}
+
+/// `now` (Unix seconds) plus `d`, saturating instead of overflowing: a deadline never wraps
+/// into the past and never panics, whatever the duration.
+pub fn deadline(now: i64, d: Duration) -> i64 {
+    now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Formats a duration the way the policy file spells it (`1h30m`, `45s`, `0s`).
@@ -92,6 +115,76 @@ mod tests {
             assert!(err.contains("is not a duration"), "{bad}: {err}");
         }
         assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn a_year_is_the_limit() {
+        assert_eq!(parse_duration("365d"), Ok(MAX_POLICY_DURATION));
+        assert_eq!(parse_duration("8760h"), Ok(MAX_POLICY_DURATION));
+        for long in ["366d", "365d1s", "8761h", "99999999999999h", "31536001s"] {
+            let err = parse_duration(long).unwrap_err();
+            assert!(
+                err.contains("longer than the limit of 365d"),
+                "{long}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_values_never_panic() {
+        // Property-style: every unit with numbers around each power of ten and of two up to
+        // far past u64, and combinations of units, either parse to at most a year or are
+        // refused; adding the result to any timestamp never overflows.
+        let mut numbers: Vec<String> = Vec::new();
+        for p in 0..=38u32 {
+            let ten = 10u128.pow(p);
+            for n in [ten.saturating_sub(1), ten, ten + 1] {
+                numbers.push(n.to_string());
+            }
+        }
+        for p in 0..128u32 {
+            let two = 1u128 << p;
+            numbers.push((two - 1).to_string());
+            numbers.push(two.to_string());
+        }
+        numbers.push(u64::MAX.to_string());
+        numbers.push(i64::MAX.to_string());
+        numbers.push(format!("{}0", u64::MAX));
+        numbers.push("9".repeat(200));
+        let mut checked = 0;
+        for n in &numbers {
+            for text in [
+                format!("{n}d"),
+                format!("{n}h"),
+                format!("{n}m"),
+                format!("{n}s"),
+                format!("{n}d{n}h{n}m{n}s"),
+                format!("1d{n}s"),
+            ] {
+                match parse_duration(&text) {
+                    Ok(d) => {
+                        assert!(d <= MAX_POLICY_DURATION, "{text}");
+                        for now in [0, 1_700_000_000, i64::MAX - 1, i64::MAX, i64::MIN] {
+                            let _ = deadline(now, d);
+                        }
+                    }
+                    Err(e) => assert!(
+                        e.contains("longer than the limit") || e.contains("is not a duration"),
+                        "{text}: {e}"
+                    ),
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000);
+    }
+
+    #[test]
+    fn deadlines_saturate() {
+        assert_eq!(deadline(100, Duration::from_secs(20)), 120);
+        assert_eq!(deadline(i64::MAX - 5, Duration::from_secs(20)), i64::MAX);
+        assert_eq!(deadline(1, Duration::MAX), i64::MAX);
+        assert_eq!(deadline(i64::MIN, Duration::from_secs(1)), i64::MIN + 1);
     }
 
     #[test]

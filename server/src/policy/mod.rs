@@ -42,7 +42,7 @@ mod validate_rules;
 pub use cases::{CaseOutcome, run_cases};
 pub use cli::{cli_check, cli_test};
 pub use decide::{DenyReason, RequestDecision, RequestInput, ReviewDenied};
-pub use duration::{format_duration, parse_duration};
+pub use duration::{MAX_POLICY_DURATION, deadline, format_duration, parse_duration};
 pub use load::{LoadError, PolicyErrors};
 pub use reload::{PolicyHandle, ReloadStatus, spawn_reloader, spawn_reloader_every};
 pub use rules::{CommandRule, LineDecision, evaluate_line, evaluate_strict};

@@ -35,7 +35,9 @@ pub(crate) struct RawPolicy {
     #[serde(default)]
     pub profiles: Vec<RawProfile>,
     /// Rules for the interactive command guardrail. The first matching `allow` or `deny` rule
-    /// decides; `audit` rules only mark the line. A guardrail, not a security boundary.
+    /// decides; `audit` rules only mark the line. A guardrail, not a security boundary. Not
+    /// enforced by this version of Keyhole: validated and testable with `keyhole policy test`,
+    /// but terminals do not filter commands yet.
     #[serde(default)]
     pub command_rules: Vec<RawCommandRule>,
     /// Where to send notifications about requests and grants.
@@ -55,7 +57,7 @@ pub(crate) struct RawRoles {
     /// still needs membership in that profile's `approval.groups`.
     #[serde(default)]
     pub leads: Groups,
-    /// Groups whose members replay recordings and read the audit log.
+    /// Groups whose members see every request, grant and terminal session (read-only).
     #[serde(default)]
     pub auditors: Groups,
     /// Groups whose members see the effective policy and its reload status.

@@ -41,6 +41,7 @@ struct Shared {
 impl PolicyHandle {
     /// Starts with `policy` in force and a successful status.
     pub fn new(policy: Policy) -> Self {
+        log_warnings(&policy);
         let status = ReloadStatus {
             ok: true,
             at: OffsetDateTime::now_utc(),
@@ -81,6 +82,7 @@ impl PolicyHandle {
         let mut shared = self.shared.write().unwrap_or_else(|e| e.into_inner());
         match result {
             Ok(policy) => {
+                log_warnings(&policy);
                 let errors = warning_lines(&policy);
                 tracing::info!(
                     origin = policy.origin(),
@@ -105,6 +107,14 @@ impl PolicyHandle {
             }
         }
         shared.status.clone()
+    }
+}
+
+/// Logs each warning of a policy being put in force (e.g. that its command rules are not
+/// enforced by this version), so operators see them without running `keyhole policy check`.
+fn log_warnings(policy: &Policy) {
+    for line in warning_lines(policy) {
+        tracing::warn!("policy: {line}");
     }
 }
 

@@ -107,6 +107,12 @@ pub(crate) fn validate(raw: &RawPolicy, out: &mut Findings) -> Validated {
         }
         command_rules.extend(command_rule(r, out));
     }
+    if let Some(first) = raw.command_rules.first() {
+        out.warn(
+            first.name.pos(),
+            not_enforced_rules(raw.command_rules.len()),
+        );
+    }
     let webhooks = raw
         .notifications
         .iter()
@@ -119,6 +125,18 @@ pub(crate) fn validate(raw: &RawPolicy, out: &mut Findings) -> Validated {
         command_rules,
         webhooks,
     }
+}
+
+/// The warning for a file with command rules: they are validated (and `keyhole policy test`
+/// evaluates line cases against them), but this version's terminal does not apply them.
+pub(crate) const COMMAND_RULES_NOT_ENFORCED: &str =
+    "command_rules are not enforced by this version of Keyhole";
+
+fn not_enforced_rules(n: usize) -> String {
+    format!(
+        "{COMMAND_RULES_NOT_ENFORCED}: the {n} global rule(s) are checked and used by \
+         `keyhole policy test`, but terminals do not filter commands; do not rely on them"
+    )
 }
 
 /// Checks every name in a group list: non-empty, trimmed, and not a person.

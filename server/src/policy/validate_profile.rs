@@ -272,6 +272,13 @@ fn exec_spec(p: &RawProfile, field: &str, out: &mut Findings) -> Option<ExecSpec
         );
         out.error(pos, msg);
     }
+    if !interactive {
+        let msg = format!(
+            "{field}: strict mode (interactive: false, allowed_commands) is not enforced by this \
+             version of Keyhole: terminals of this profile are refused until it is"
+        );
+        out.warn(pos, msg);
+    }
     if let Some(first) = raw.allowed_commands.first()
         && interactive
     {

@@ -136,6 +136,70 @@ fn durations_must_parse_and_fit() {
 }
 
 #[test]
+fn huge_durations_are_errors_at_their_position_never_panics() {
+    // Each duration field, with values a year and more, up to numbers that overflow u64.
+    let cases = [
+        ("max_duration: 1h", "max_duration: {}"),
+        ("default_duration: 30m", "default_duration: {}"),
+        ("max_duration: 10m }", "max_duration: {} }"),
+        (
+            "approval: { groups: [leads] }",
+            "approval: { groups: [leads], pending_timeout: {} }",
+        ),
+        (
+            "request: { groups: [oncall] }",
+            "request: { groups: [oncall] }\n    idle_timeout: {}",
+        ),
+    ];
+    for value in [
+        "366d",
+        "8761h",
+        "99999999999999h",
+        "9223372036854775807s",
+        "18446744073709551615s",
+        "99999999999999999999999d",
+    ] {
+        for (from, to) in cases {
+            let src = with(from, &to.replace("{}", value));
+            let e = errors(&src);
+            let d = e
+                .errors()
+                .find(|d| d.message.contains(value))
+                .unwrap_or_else(|| panic!("{value} in `{to}`: {e}"));
+            // FILE:LINE:COL points at the value itself.
+            let line_text = src.lines().nth(d.pos.line - 1).unwrap();
+            assert_eq!(
+                line_text.find(value).map(|c| c + 1),
+                Some(d.pos.column),
+                "{value}: {e}"
+            );
+            assert!(
+                d.message.contains("longer than the limit of"),
+                "{value}: {}",
+                d.message
+            );
+            assert!(
+                e.to_string()
+                    .contains(&format!("p.yaml:{}:{}: ", d.pos.line, d.pos.column))
+            );
+        }
+    }
+    // A year exactly is fine where no lower limit applies.
+    let p = Policy::from_str(
+        &with(
+            "approval: { groups: [leads] }",
+            "approval: { groups: [leads], pending_timeout: 365d }",
+        ),
+        "p.yaml",
+    )
+    .unwrap();
+    assert_eq!(
+        p.profile("web-debug").unwrap().approval.pending_timeout,
+        crate::policy::MAX_POLICY_DURATION
+    );
+}
+
+#[test]
 fn names_groups_and_counts_are_checked() {
     let (line, msg) = first(&with("name: web-debug", "name: Web_Debug"));
     assert_eq!(line, 5);
@@ -190,6 +254,49 @@ fn strict_mode_needs_allowed_commands() {
         "    exec: { interactive: false, allowed_commands: [[ps]] }\n    request:",
     );
     assert!(Policy::from_str(&src, "p.yaml").is_ok());
+}
+
+#[test]
+fn features_not_enforced_yet_are_warned_about() {
+    // Global command rules: one warning, at the first rule, naming the feature.
+    let src = format!(
+        "{BASE}command_rules:\n  - {{ name: no-rm, action: deny, programs: [rm] }}\n  - {{ name: a, action: audit, programs: [env] }}\n"
+    );
+    let p = Policy::from_str(&src, "p.yaml").unwrap();
+    let w: Vec<String> = p
+        .warnings()
+        .iter()
+        .map(|d| d.display("p.yaml").to_string())
+        .collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("p.yaml:15:")
+            && w[0]
+                .contains(": warning: command_rules are not enforced by this version of Keyhole"),
+        "{w:?}"
+    );
+    assert!(w[0].contains("2 global rule(s)"), "{w:?}");
+    // A strict-mode profile: its own warning, naming the profile.
+    let src = with(
+        "    request:",
+        "    exec: { interactive: false, allowed_commands: [[ps]] }\n    request:",
+    );
+    let p = Policy::from_str(&src, "p.yaml").unwrap();
+    let w: Vec<String> = p
+        .warnings()
+        .iter()
+        .map(|d| d.display("p.yaml").to_string())
+        .collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("p.yaml:11:"), "{w:?}");
+    assert!(w[0].contains("profile `web-debug`"), "{w:?}");
+    assert!(
+        w[0].contains("not enforced by this version of Keyhole"),
+        "{w:?}"
+    );
+    // Without either, no such warning.
+    let p = Policy::from_str(BASE, "p.yaml").unwrap();
+    assert!(p.warnings().is_empty());
 }
 
 #[test]

@@ -10,10 +10,15 @@
 
 mod access;
 mod auth_events;
+mod leases;
+mod lists;
 mod notify;
+mod replicas;
 mod sessions;
 mod terminal;
 
+pub use leases::GrantStatus;
+pub use lists::{After, ListFilter, Visible};
 pub use notify::{Listener, MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD};
 
 use std::str::FromStr;
@@ -45,6 +50,9 @@ pub struct Store {
     backend: Backend,
     /// PostgreSQL only: the URL again, for LISTEN connections (see `notify.rs`).
     listen_url: Option<std::sync::Arc<str>>,
+    /// This process's id among the replicas sharing the database (`replicas.rs`); also the
+    /// origin of the notifications it sends.
+    replica_id: std::sync::Arc<str>,
 }
 
 /// Only the backend: the pool's options and the URL may carry a password.
@@ -128,6 +136,7 @@ impl Store {
             pool,
             backend,
             listen_url,
+            replica_id: uuid::Uuid::new_v4().simple().to_string().into(),
         };
         store.migrate().await?;
         Ok(store)
@@ -143,6 +152,11 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// This process's replica id (random per start).
+    pub fn replica_id(&self) -> &str {
+        &self.replica_id
     }
 
     /// Which backend this is.

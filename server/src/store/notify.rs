@@ -37,6 +37,24 @@ impl Store {
         Ok(())
     }
 
+    /// Sends `payload` on `channel` inside the transaction `conn` is in: PostgreSQL delivers
+    /// it when (and only if) the transaction commits. A no-op on SQLite.
+    pub(crate) async fn notify_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        notify: Option<(&str, &str)>,
+    ) -> Result<(), StoreError> {
+        let Some((channel, payload)) = notify.filter(|_| self.supports_notify()) else {
+            return Ok(());
+        };
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
     /// Opens a dedicated connection listening on `channel`; `None` on SQLite.
     pub async fn listen(&self, channel: &str) -> Result<Option<Listener>, StoreError> {
         let Some(url) = &self.listen_url else {

@@ -48,15 +48,19 @@ impl session_store::SessionStore for SessionStore {
         }
     }
 
+    /// Updates a live record only. `tower-sessions` calls `save` for sessions it loaded (new
+    /// ones go through `create`), so a record that was deleted meanwhile (logout in another
+    /// tab, expiry) stays deleted: a request that loaded it just before cannot bring it back
+    /// by re-saving it (the sliding idle timeout re-saves sessions on activity).
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         sqlx::query(
-            "INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
+            "UPDATE sessions SET data = $2, expiry_date = $3 WHERE id = $1 AND expiry_date > $4",
         )
         .bind(record.id.to_string())
         .bind(data)
         .bind(record.expiry_date.unix_timestamp())
+        .bind(now_unix())
         .execute(self.store.pool())
         .await
         .map_err(backend)?;

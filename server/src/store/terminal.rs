@@ -59,7 +59,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO terminal_sessions (id, subject, kube_user, grant_id, namespace, pod, \
-             container, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             container, started_at, replica) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(s.id)
         .bind(s.subject)
@@ -69,6 +69,7 @@ impl Store {
         .bind(s.pod)
         .bind(s.container)
         .bind(now_unix())
+        .bind(self.replica_id())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -94,23 +95,6 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
-    }
-
-    /// Ends the sessions a previous run of this process left open (it stopped without closing
-    /// them: killed, crashed, power lost), with reason `error`; returns how many. Only for
-    /// SQLite, where one process owns the database: with PostgreSQL other replicas' sessions are
-    /// open for real.
-    pub async fn end_orphan_terminal_sessions(&self) -> Result<u64, StoreError> {
-        if self.backend() != super::Backend::Sqlite {
-            return Ok(0);
-        }
-        let done = sqlx::query(
-            "UPDATE terminal_sessions SET ended_at = $1, end_reason = 'error' WHERE ended_at IS NULL",
-        )
-        .bind(now_unix())
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected())
     }
 
     /// One session by id.

@@ -1,16 +1,18 @@
 //! The relay: one `select!` loop per terminal session, moving bytes between the browser and
-//! the exec stream and ending the session on grant revocation or expiry, idle timeout, exit,
-//! browser close or server shutdown.
+//! the exec stream and ending the session when its lease ends (grant revoked or expired, web
+//! session ended, access unverifiable), on idle timeout, exit, browser close or shutdown.
 //!
 //! It knows neither axum nor kube: the socket is a stream of [`Inbound`] and a sink of
 //! [`Outbound`] (see `ws.rs`), the exec is an [`ExecIo`]. This loop polls all of them itself:
 //! there is no task, channel or pipe between the browser's socket and the API server's, so a
 //! keystroke and its echo each cost one wake-up of this task. Backpressure: pod output is read
 //! only while the [`Outbox`] is idle (everything before was handed to the browser's socket),
-//! so a slow browser stops us reading the exec stream, i.e. the API server's socket.
+//! so a slow browser stops us reading the exec stream, i.e. the API server's socket; browser
+//! input is read only while the [`PodQueue`] is not full. No branch awaits a peer inside its
+//! handler: both write sides are polled as branches of their own, so the lease, the timers and
+//! shutdown always win within one turn of the loop.
 
-use std::future::Future;
-use std::io;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -19,13 +21,13 @@ use keyhole_protocol::terminal::{
     ClientMsg, CloseReason, MAX_CLIENT_FRAME, NoticeLevel, ServerMsg,
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::hooks::{LineFilter, Recorder};
 use super::outbox::Outbox;
 use super::session::{SessionCore, TimerAction};
-use crate::access::{Access, GrantError, GrantEvent};
+pub use super::to_pod::{ExecInput, INPUT_STALL, PodQueue, ToPod};
+use crate::access::{Lease, LeaseEnd};
 
 /// The largest binary frame of pod output we send.
 const READ_CHUNK: usize = 16 * 1024;
@@ -60,16 +62,6 @@ pub enum Outbound {
     Close(CloseReason),
 }
 
-/// The exec's write side: keystrokes and terminal sizes toward the process.
-pub trait ExecInput: Send {
-    /// Sends input bytes to the TTY; resolves once they are handed to the connection.
-    fn write(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
-    /// Sends a new terminal size.
-    fn resize(&mut self, cols: u16, rows: u16) -> impl Future<Output = io::Result<()>> + Send;
-    /// Sends a keepalive ping on the exec connection.
-    fn ping(&mut self) -> impl Future<Output = io::Result<()>> + Send;
-}
-
 /// The exec stream, independent of kube.
 pub struct ExecIo<I> {
     /// The process's stdin (the TTY) and its size.
@@ -85,14 +77,9 @@ pub struct ExecIo<I> {
 pub struct RelayContext {
     /// First message to send.
     pub hello: ServerMsg,
-    /// The grant the session runs under.
-    pub grant_id: String,
-    /// The grant holder (to re-check the grant after a lagged event stream).
-    pub subject: String,
-    /// The access broker.
-    pub access: Access,
-    /// Grant events, subscribed before the grant was checked (so none is missed).
-    pub events: broadcast::Receiver<GrantEvent>,
+    /// The session's hold on its grant and web session: ends on revocation, expiry, logout,
+    /// a failed re-check or shutdown (`access::lease`).
+    pub lease: Lease,
     /// Cancelled at server shutdown.
     pub shutdown: CancellationToken,
     /// The session's clock and counters.
@@ -173,6 +160,7 @@ where
         mut stdout,
         mut status,
     } = exec;
+    let mut to_pod = PodQueue::default();
     let mut exit_code: Option<i32> = None;
     let mut status_done = false;
     // Created once: a branch that is not rebuilt on every turn of the loop.
@@ -181,17 +169,13 @@ where
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let (deadline, timer) = ctx.core.next_timer();
+        let stall = to_pod.stall_deadline();
         tokio::select! {
             biased;
             _ = ctx.shutdown.cancelled() => {
-                return (CloseReason::ServerShutdown,
-                    "Keyhole is restarting; the session is closed. Reconnect in a moment.".into());
+                return (CloseReason::ServerShutdown, LeaseEnd::Shutdown.message());
             }
-            ev = ctx.events.recv() => {
-                if let Some(end) = grant_event(&ctx.access, &ctx.grant_id, &ctx.subject, ev).await {
-                    return end;
-                }
-            }
+            end = ctx.lease.ended() => return (end.close_reason(), end.message()),
             _ = tokio::time::sleep_until(deadline.into()) => {
                 match ctx.core.fire(timer, Instant::now()) {
                     TimerAction::Close(reason, message) => return (reason, message),
@@ -199,12 +183,19 @@ where
                     TimerAction::Nothing => {}
                 }
             }
+            _ = tokio::time::sleep_until(stall.unwrap_or(deadline).into()), if stall.is_some() => {
+                return (CloseReason::Error, format!(
+                    "The pod has not accepted input for {} s; the session is closed.",
+                    INPUT_STALL.as_secs()));
+            }
             _ = keepalive.tick() => {
                 // Proxies with an idle timeout (nginx: 60 s) see traffic both ways; browsers
                 // and the API server answer pings by themselves. A failed exec ping shows up
-                // as the end of output.
+                // as the end of output. Not queued behind stalled input.
                 out.push_control(Outbound::Ping);
-                let _ = stdin.ping().await;
+                if !to_pod.is_busy() {
+                    to_pod.push(ToPod::Ping, Instant::now());
+                }
             }
             code = &mut status, if !status_done => {
                 status_done = true;
@@ -240,85 +231,68 @@ where
                     }
                 }
             }
-            msg = inbound.next() => {
-                match msg {
-                    Some(Inbound::Bytes(data)) => {
-                        if data.len() > MAX_CLIENT_FRAME {
-                            return (CloseReason::Error, "Input frame too large.".into());
-                        }
-                        let now = Instant::now();
-                        let outcome = ctx.core.on_input(now, &data, ctx.filter.as_mut());
-                        let at = ctx.core.elapsed(now);
-                        ctx.recorder.input(at, &outcome.forward);
-                        for message in outcome.blocked {
-                            ctx.recorder.marker(at, &format!("blocked: {message}"));
-                            notice(out, NoticeLevel::Warning, message);
-                        }
-                        if stdin.write(&outcome.forward).await.is_err() {
-                            return (CloseReason::Error, "The pod's terminal stopped accepting input.".into());
-                        }
-                    }
-                    Some(Inbound::Text(text)) => match ctx.core.parse_control(&text) {
-                        Ok(ClientMsg::Resize { cols, rows }) => {
-                            ctx.recorder.resize(ctx.core.elapsed(Instant::now()), cols, rows);
-                            // A broken exec socket shows up as the end of output.
-                            let _ = stdin.resize(cols, rows).await;
-                        }
-                        Err(text) => notice(out, NoticeLevel::Warning, text),
-                    },
-                    Some(Inbound::Failed(e)) => {
-                        return (CloseReason::Error, format!("The terminal connection failed: {e}"));
-                    }
-                    Some(Inbound::Closed) | None => {
-                        return (CloseReason::ClientClosed, "The browser closed the terminal.".into());
-                    }
+            // Cancel-safe: an item leaves the queue only once the exec socket took it.
+            written = poll_fn(|cx| to_pod.poll_drive(&mut stdin, cx)), if to_pod.is_busy() => {
+                if written.is_err() {
+                    return (CloseReason::Error, "The pod's terminal stopped accepting input.".into());
+                }
+            }
+            msg = inbound.next(), if !to_pod.is_full() => {
+                if let Some(end) = on_inbound(ctx, out, &mut to_pod, msg) {
+                    return end;
                 }
             }
         }
     }
 }
 
-/// Handles one grant event (or a lagged stream); `Some` ends the session.
-async fn grant_event(
-    access: &Access,
-    our_grant: &str,
-    subject: &str,
-    ev: Result<GrantEvent, broadcast::error::RecvError>,
+/// Handles one message from the browser; `Some` ends the session.
+fn on_inbound<O: Sink<Outbound> + Unpin>(
+    ctx: &mut RelayContext,
+    out: &mut Outbox<O>,
+    to_pod: &mut PodQueue,
+    msg: Option<Inbound>,
 ) -> Option<(CloseReason, String)> {
-    match ev {
-        Ok(GrantEvent::Revoked {
-            grant_id, reason, ..
-        }) if grant_id == our_grant => Some((
-            CloseReason::Revoked,
-            format!("The grant was revoked: {reason}"),
-        )),
-        Ok(GrantEvent::Expired { grant_id }) if grant_id == our_grant => Some((
-            CloseReason::Expired,
-            "The grant has expired; the session is closed.".into(),
-        )),
-        Ok(GrantEvent::Revoked { .. } | GrantEvent::Expired { .. }) => None,
-        // We may have missed our event (a lagged receiver, or another replica's events lost
-        // while the database connection was down): ask the database (fail closed).
-        Ok(GrantEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-            match access.active_grant(our_grant, subject).await {
-                Ok(_) => None,
-                Err(GrantError::Revoked { reason }) => Some((
-                    CloseReason::Revoked,
-                    format!("The grant was revoked: {reason}"),
-                )),
-                Err(GrantError::Expired) => Some((
-                    CloseReason::Expired,
-                    "The grant has expired; the session is closed.".into(),
-                )),
-                Err(e) => Some((
-                    CloseReason::Error,
-                    format!("The grant cannot be checked: {e}"),
-                )),
+    match msg {
+        Some(Inbound::Bytes(data)) => {
+            if data.len() > MAX_CLIENT_FRAME {
+                return Some((CloseReason::Error, "Input frame too large.".into()));
             }
+            let now = Instant::now();
+            let outcome = ctx.core.on_input(now, &data, ctx.filter.as_mut());
+            let at = ctx.core.elapsed(now);
+            ctx.recorder.input(at, &outcome.forward);
+            for message in outcome.blocked {
+                ctx.recorder.marker(at, &format!("blocked: {message}"));
+                notice(out, NoticeLevel::Warning, message);
+            }
+            if !outcome.forward.is_empty() {
+                to_pod.push(ToPod::Stdin(outcome.forward), now);
+            }
+            None
         }
-        Err(broadcast::error::RecvError::Closed) => Some((
-            CloseReason::ServerShutdown,
-            "Keyhole is shutting down.".into(),
+        Some(Inbound::Text(text)) => {
+            match ctx.core.parse_control(&text) {
+                Ok(ClientMsg::Resize { cols, rows }) => {
+                    let now = Instant::now();
+                    ctx.recorder.resize(ctx.core.elapsed(now), cols, rows);
+                    to_pod.push(ToPod::Resize { cols, rows }, now);
+                }
+                Err(text) => notice(out, NoticeLevel::Warning, text),
+            }
+            None
+        }
+        Some(Inbound::Failed(e)) => Some((
+            CloseReason::Error,
+            format!("The terminal connection failed: {e}"),
+        )),
+        Some(Inbound::Closed) | None => Some((
+            CloseReason::ClientClosed,
+            "The browser closed the terminal.".into(),
         )),
     }
 }
+
+#[cfg(test)]
+#[path = "relay_tests.rs"]
+mod tests;

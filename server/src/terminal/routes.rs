@@ -22,10 +22,11 @@ use futures::{AsyncReadExt, StreamExt};
 use keyhole_protocol::terminal::{GrantPods, MAX_CLIENT_FRAME, ServerMsg};
 use kube::api::LogParams;
 use serde::Deserialize;
+use tower_sessions::Session;
 
 use super::check::{active_grant, covered_pod, kube_error, pick_container, require_capability};
-use super::grant_end;
 use super::start::{StartRequest, start_session};
+use crate::access::LeaseSpec;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::http::security::require_origin;
@@ -80,8 +81,12 @@ async fn logs(
     user: CurrentUser,
     Path((grant_id, ns, pod)): Path<(String, String, String)>,
     Query(q): Query<LogsQuery>,
+    session: Session,
 ) -> AppResult<Response> {
-    let events = state.access.grant_events();
+    // Taken before the check, so a revocation between check and stream is not missed.
+    let mut lease = state
+        .access
+        .lease(stream_lease(&user, &session, &grant_id, true));
     let grant = active_grant(&state, &user, &grant_id).await?;
     require_capability(&grant, Capability::Logs)?;
     let request_id = format!("logs-{}", uuid::Uuid::new_v4());
@@ -113,12 +118,13 @@ async fn logs(
         }
     });
     // A followed log must stop when the grant ends, like a terminal.
-    let end = grant_end(
-        events,
-        grant.id.clone(),
-        grant.expires_at,
-        state.shutdown.clone(),
-    );
+    let expires = instant_of(grant.expires_at);
+    let end = async move {
+        tokio::select! {
+            _ = lease.ended() => {}
+            () = tokio::time::sleep_until(expires.into()) => {}
+        }
+    };
     let body = Body::from_stream(chunks.take_until(Box::pin(end)));
     Ok((
         [
@@ -147,12 +153,15 @@ async fn terminal(
     Path((grant_id, ns, pod)): Path<(String, String, String)>,
     Query(q): Query<TerminalQuery>,
     ws: WebSocketUpgrade,
+    session: Session,
 ) -> AppResult<Response> {
     // A WebSocket upgrade is a GET, so the CSRF guard does not cover it: without this check
     // any site could open a shell with the user's cookie (cross-site WebSocket hijacking).
     require_origin(&headers, &state.config.public_origin())?;
-    // Subscribe before the check, so a revocation between check and upgrade is not missed.
-    let events = state.access.grant_events();
+    // Taken before the check, so a revocation between check and upgrade is not missed.
+    let lease = state
+        .access
+        .lease(stream_lease(&user, &session, &grant_id, true));
     let grant = active_grant(&state, &user, &grant_id).await?;
     require_capability(&grant, Capability::Exec)?;
     if !grant.interactive {
@@ -166,7 +175,7 @@ async fn terminal(
         StartRequest {
             user: &user,
             grant,
-            events,
+            lease,
             namespace: &ns,
             pod: &pod,
             container: q.container.as_deref(),
@@ -182,6 +191,24 @@ async fn terminal(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0);
     Ok(ws.on_upgrade(move |socket| session.run(socket)))
+}
+
+/// The lease of a stream that `user` opens under `grant_id` from the web session `session`;
+/// an `activity` stream (a terminal, a followed log) keeps the web session from idling out
+/// while it is open.
+fn stream_lease(
+    user: &CurrentUser,
+    session: &Session,
+    grant_id: &str,
+    activity: bool,
+) -> LeaseSpec {
+    LeaseSpec {
+        grant: Some((grant_id.to_owned(), user.user.subject.clone())),
+        grant_expires_at: None,
+        web_session: session.id().map(|id| id.to_string()),
+        session_ends_at: Some(user.session_expires_at),
+        keeps_session_alive: activity,
+    }
 }
 
 /// `Hello` for a new session.

@@ -1,23 +1,23 @@
-//! `GET /api/sessions?scope=mine|all&state=open|any`: terminal sessions, newest first (at most
-//! 200). `mine` (default): the caller's own. `all`: every session the caller oversees, by the
-//! same rule as requests and grants (approvers of the grant's profile, auditors, admins); for
-//! a caller who oversees nobody it is a 403, as for `GET /api/grants?scope=active`.
+//! `GET /api/sessions?scope=mine|all&state=open|any&cursor=…&limit=…`: one page of terminal
+//! sessions, newest first (100 by default, at most 500; `next_cursor` names the next page).
+//! `mine` (default): the caller's own. `all`: every session the caller oversees, by the
+//! same rule as requests and grants (their own, approvers of the grant's profile, auditors,
+//! admins), applied in the query so a page is never cut short by sessions the caller may not
+//! see; for a caller who oversees nobody it is a 403, as for `GET /api/grants?scope=active`.
 //! `state=open` keeps the sessions that have not ended.
 
 use axum::Json;
 use axum::extract::{Query, State};
-use keyhole_protocol::access::{GrantState, Person};
+use keyhole_protocol::access::{GrantState, Page, Person};
+use keyhole_protocol::api::Role;
 use keyhole_protocol::terminal::SessionInfo;
 use serde::Deserialize;
 
-use crate::access::{Access, Caller};
+use crate::access::{Access, Caller, PageQuery};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{SessionListRow, now_unix};
-
-/// How many sessions one call returns at most.
-const LIMIT: i64 = 200;
+use crate::store::{ListFilter, SessionListRow, Visible, now_unix};
 
 /// The query string.
 #[derive(Debug, Deserialize)]
@@ -25,13 +25,17 @@ const LIMIT: i64 = 200;
 pub struct SessionsQuery {
     scope: Option<String>,
     state: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Rows per page (1–500, default 100).
+    limit: Option<String>,
 }
 
 pub(super) async fn list_sessions(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(q): Query<SessionsQuery>,
-) -> AppResult<Json<Vec<SessionInfo>>> {
+) -> AppResult<Json<Page<SessionInfo>>> {
     let caller = Caller::from(&user);
     let all = match q.scope.as_deref().unwrap_or("mine") {
         "mine" => false,
@@ -56,23 +60,38 @@ pub(super) async fn list_sessions(
             "only approvers, auditors and admins see other people's sessions".into(),
         ));
     }
-    let subject = (!all).then_some(caller.subject.as_str());
+    let list = match (all, open_only) {
+        (false, false) => "sessions:mine",
+        (false, true) => "sessions:mine:open",
+        (true, false) => "sessions:all",
+        (true, true) => "sessions:all:open",
+    };
+    let page = PageQuery::parse(list, q.cursor.as_deref(), q.limit.as_deref())
+        .map_err(AppError::BadRequest)?;
+    // Their own, plus (for `all`) the profiles they approve; auditors and admins see all.
+    let approvable = state.access.approvable_profile_names(&caller);
+    let overseer = caller.has(Role::Auditor) || caller.has(Role::Admin);
+    let filter = ListFilter {
+        owner: (!all).then_some(caller.subject.as_str()),
+        visible: (all && !overseer).then_some(Visible {
+            own: Some(&caller.subject),
+            profiles: &approvable,
+        }),
+        open_only,
+        ..Default::default()
+    };
     let rows = state
         .store
-        .terminal_sessions(subject, open_only, LIMIT)
+        .terminal_session_page(&filter, page.after(), page.fetch_limit())
         .await
         .map_err(AppError::internal)?;
     let now = now_unix();
-    Ok(Json(
-        rows.into_iter()
-            .filter(|r| {
-                state
-                    .access
-                    .may_see_owned(&caller, &r.session.subject, &r.profile)
-            })
-            .map(|r| session_info(&state.access, &caller, r, now))
-            .collect(),
-    ))
+    let page = page.finish(
+        rows,
+        |r| (r.session.started_at, r.session.id.as_str()),
+        |r| Ok::<_, AppError>(session_info(&state.access, &caller, r, now)),
+    )?;
+    Ok(Json(page))
 }
 
 /// A stored row as the caller sees it.

@@ -1,19 +1,18 @@
 //! Opening a session: everything between "the grant allows exec" and the WebSocket upgrade
 //! (pod check as the user, exec with a TTY, the session row), and then running it.
 
-use std::future::Future;
 use std::io;
+use std::task::{Context, Poll};
 
 use axum::extract::ws::WebSocket;
 use keyhole_protocol::terminal::CloseReason;
-use tokio::sync::broadcast;
 
 use super::check::{covered_pod, kube_error, pick_container};
-use super::relay::{ExecInput, ExecIo, RelayContext};
+use super::relay::{ExecInput, ExecIo, RelayContext, ToPod};
 use super::routes::{hello, instant_of};
 use super::session::SessionCore;
 use super::ws;
-use crate::access::{ActiveGrant, GrantEvent};
+use crate::access::{ActiveGrant, Lease};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::kube::{ExecError, ExecParams, ExecTty, ExecWriter};
@@ -26,8 +25,8 @@ pub struct StartRequest<'a> {
     pub user: &'a CurrentUser,
     /// Their checked grant (allows exec, interactive).
     pub grant: ActiveGrant,
-    /// Grant events, subscribed before the grant check.
-    pub events: broadcast::Receiver<GrantEvent>,
+    /// The stream's lease, taken before the grant check (so no revocation is missed).
+    pub lease: Lease,
     /// Pod namespace.
     pub namespace: &'a str,
     /// Pod name.
@@ -48,16 +47,20 @@ pub struct PreparedSession {
 }
 
 impl ExecInput for ExecWriter {
-    fn write(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send {
-        ExecWriter::write(self, data)
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ExecWriter::poll_ready(self, cx)
     }
 
-    fn resize(&mut self, cols: u16, rows: u16) -> impl Future<Output = io::Result<()>> + Send {
-        ExecWriter::resize(self, cols, rows)
+    fn start_send(&mut self, item: ToPod) -> io::Result<()> {
+        match item {
+            ToPod::Stdin(data) => self.start_send_stdin(&data),
+            ToPod::Resize { cols, rows } => self.start_send_resize(cols, rows),
+            ToPod::Ping => self.start_send_ping(),
+        }
     }
 
-    fn ping(&mut self) -> impl Future<Output = io::Result<()>> + Send {
-        ExecWriter::ping(self)
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ExecWriter::poll_flush(self, cx)
     }
 }
 
@@ -150,10 +153,7 @@ pub async fn start_session(
             &container,
             grant.expires_at,
         ),
-        grant_id: grant.id.clone(),
-        subject: req.user.user.subject.clone(),
-        access: state.access.clone(),
-        events: req.events,
+        lease: req.lease,
         shutdown: state.shutdown.clone(),
         core: SessionCore::new(now, instant_of(grant.expires_at), grant.idle_timeout),
         filter: hooks.filter(),

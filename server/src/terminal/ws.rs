@@ -19,6 +19,11 @@ pub fn close_code(reason: CloseReason) -> u16 {
         CloseReason::Expired => 4001,
         CloseReason::Revoked => 4003,
         CloseReason::Idle => 4008,
+        CloseReason::LoggedOut => 4010,
+        CloseReason::SessionExpired => 4011,
+        CloseReason::Unverifiable => 4012,
+        // Never sent to a browser (only stored on rows a dead gateway left open).
+        CloseReason::GatewayLost => 1011,
     }
 }
 

@@ -95,6 +95,18 @@ impl Sse {
         }
     }
 
+    /// Whether the server ends the stream within `timeout` (events meanwhile are skipped).
+    pub async fn ends_within(&mut self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.res.chunk()).await {
+                Err(_) => return false,
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None) | Err(_)) => return true,
+            }
+        }
+    }
+
     /// The next event of kind `name` (others are skipped) within `timeout`.
     pub async fn next_of(&mut self, name: &str, timeout: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + timeout;

@@ -155,6 +155,9 @@ impl TestServer {
             .issuer_override
             .unwrap_or_else(|| idp.issuer().to_owned());
         let mut env: Vec<(String, String)> = vec![
+            // Development mode: devstack's embedded cluster stands in for [kubernetes]
+            // ([oidc] is the test IdP below, which wins over the development one).
+            ("KEYHOLE_DEV".into(), "true".into()),
             ("KEYHOLE_PUBLIC_URL".into(), url.clone()),
             ("KEYHOLE_DIST_DIR".into(), dist.display().to_string()),
             ("KEYHOLE_DATA_DIR".into(), dir.display().to_string()),
@@ -174,6 +177,18 @@ impl TestServer {
         let task = tokio::spawn(keyhole::run(config, listener, async move {
             let _ = rx.await;
         }));
+        // Serving means startup (migrations, clean-up) is done: tests may then open the
+        // database themselves without racing the server's migrations.
+        let http = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(res) = http.get(format!("{url}/healthz")).send().await
+                && res.status().is_success()
+            {
+                break;
+            }
+            assert!(!task.is_finished(), "the test server stopped during startup");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         TestServer {
             url,
             idp: Some(idp),

@@ -43,3 +43,24 @@ pub async fn wait_closed(ws: &mut WsStream, quiet: Duration) -> (CloseReason, St
         }
     }
 }
+
+/// Types `line` and Enter.
+pub async fn send_line(ws: &mut WsStream, line: &str) {
+    use futures::SinkExt;
+    ws.send(Message::Binary(format!("{line}\r").into_bytes().into()))
+        .await
+        .expect("input sent");
+}
+
+/// Reads terminal output until it contains `needle`; panics after `timeout`.
+pub async fn read_output_until(ws: &mut WsStream, needle: &str, timeout: Duration) {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !seen.contains(needle) {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => seen.push_str(&String::from_utf8_lossy(&b)),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no {needle:?} in the output {seen:?}: {other:?}"),
+        }
+    }
+}

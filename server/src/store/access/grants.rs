@@ -46,7 +46,9 @@ impl Store {
         rows.iter().map(grant_row).collect()
     }
 
-    /// Revokes an active grant. `false` when it was not active.
+    /// Revokes an active grant. `false` when it was not active. `notify` (channel, payload)
+    /// is sent inside the same transaction (PostgreSQL), so other replicas hear of the
+    /// revocation exactly when it commits.
     pub async fn revoke_grant(
         &self,
         id: &str,
@@ -54,6 +56,7 @@ impl Store {
         reason: &str,
         now: i64,
         request_id: &str,
+        notify: Option<(&str, &str)>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
         let moved = sqlx::query(
@@ -81,12 +84,18 @@ impl Store {
             comment: None,
         };
         insert_event(&mut tx, &event).await?;
+        self.notify_in(&mut tx, notify).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Moves every active grant past its end to `expired`; returns them.
-    pub async fn expire_grants(&self, now: i64) -> Result<Vec<GrantRow>, StoreError> {
+    /// Moves every active grant past its end to `expired`; returns them. For each, the
+    /// notification `notify(grant)` (channel, payload) is sent inside its transaction.
+    pub async fn expire_grants(
+        &self,
+        now: i64,
+        notify: impl Fn(&GrantRow) -> Option<(String, String)>,
+    ) -> Result<Vec<GrantRow>, StoreError> {
         let due = sqlx::query(&format!(
             "SELECT {GRANT_COLS} FROM grants WHERE state = 'active' AND expires_at <= $1"
         ))
@@ -109,6 +118,9 @@ impl Store {
             if moved == 1 {
                 let e = scheduler_event(now, "grant_expired", &g.request_id, Some(&g.id));
                 insert_event(&mut tx, &e).await?;
+                let n = notify(&g);
+                self.notify_in(&mut tx, n.as_ref().map(|(c, p)| (c.as_str(), p.as_str())))
+                    .await?;
                 tx.commit().await?;
                 done.push(g);
             } else {

@@ -78,6 +78,8 @@ pub struct ReviewRow {
     pub reviewer_email: Option<String>,
     /// Reviewer's name.
     pub reviewer_name: Option<String>,
+    /// Reviewer's Kubernetes user name (`None` for reviews stored before it was kept).
+    pub reviewer_kube_user: Option<String>,
     /// `approve` or `deny`.
     pub verdict: String,
     /// Comment.
@@ -161,6 +163,8 @@ pub struct AccessEventRow {
 pub struct Reviewer<'a> {
     /// IdP subject.
     pub subject: &'a str,
+    /// Kubernetes user name: approvals are distinct by subject *and* by this.
+    pub kube_user: &'a str,
     /// E-mail.
     pub email: Option<&'a str>,
     /// Name.

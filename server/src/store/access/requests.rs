@@ -87,8 +87,8 @@ impl Store {
     /// The reviews of a request, oldest first.
     pub async fn reviews(&self, request_id: &str) -> Result<Vec<ReviewRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT reviewer, reviewer_email, reviewer_name, verdict, comment, at \
-             FROM access_reviews WHERE request_id = $1 ORDER BY at, reviewer",
+            "SELECT reviewer, reviewer_email, reviewer_name, reviewer_kube_user, verdict, \
+             comment, at FROM access_reviews WHERE request_id = $1 ORDER BY at, reviewer",
         )
         .bind(request_id)
         .fetch_all(self.pool())
@@ -99,6 +99,7 @@ impl Store {
                     reviewer: r.try_get("reviewer")?,
                     reviewer_email: r.try_get("reviewer_email")?,
                     reviewer_name: r.try_get("reviewer_name")?,
+                    reviewer_kube_user: r.try_get("reviewer_kube_user")?,
                     verdict: r.try_get("verdict")?,
                     comment: r.try_get("comment")?,
                     at: r.try_get("at")?,
@@ -132,11 +133,15 @@ impl Store {
             tx.rollback().await?;
             return Ok(ApproveOutcome::NotPending(self.state_at(id, now).await?));
         }
+        // Distinct people: neither the same subject nor the same Kubernetes user name
+        // (what the cluster's audit log will name) may count twice.
         let seen: Option<(String,)> = sqlx::query_as(
-            "SELECT verdict FROM access_reviews WHERE request_id = $1 AND reviewer = $2",
+            "SELECT verdict FROM access_reviews WHERE request_id = $1 \
+             AND (reviewer = $2 OR reviewer_kube_user = $3) LIMIT 1",
         )
         .bind(id)
         .bind(reviewer.subject)
+        .bind(reviewer.kube_user)
         .fetch_optional(&mut *tx)
         .await?;
         if seen.is_some() {
@@ -210,11 +215,15 @@ impl Store {
         }
         if let Some((reviewer, comment)) = review {
             // An earlier approval by the same person is replaced by their final word.
-            sqlx::query("DELETE FROM access_reviews WHERE request_id = $1 AND reviewer = $2")
-                .bind(id)
-                .bind(reviewer.subject)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM access_reviews WHERE request_id = $1 \
+                 AND (reviewer = $2 OR reviewer_kube_user = $3)",
+            )
+            .bind(id)
+            .bind(reviewer.subject)
+            .bind(reviewer.kube_user)
+            .execute(&mut *tx)
+            .await?;
             insert_review(&mut tx, id, reviewer, "deny", comment, now).await?;
         }
         insert_event(&mut tx, event).await?;
@@ -279,7 +288,7 @@ async fn insert_review(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO access_reviews (request_id, reviewer, reviewer_email, reviewer_name, \
-         verdict, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         verdict, comment, at, reviewer_kube_user) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(reviewer.subject)
@@ -288,6 +297,7 @@ async fn insert_review(
     .bind(verdict)
     .bind(comment)
     .bind(now)
+    .bind(reviewer.kube_user)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -1,0 +1,570 @@
+//! Leases: every open stream (terminal, log stream, live view) holds a [`Lease`] that ends,
+//! with a reason, as soon as what allowed the stream no longer does. Fail closed: a lease
+//! never depends on one message arriving.
+//!
+//! A lease ends when
+//! - its grant is revoked or expires: at once on the grant event (in-process, or from another
+//!   replica through `NOTIFY`, which is sent inside the transaction that ended the grant);
+//! - its web session ends: at once on logout ([`Access::end_web_session`]); at its absolute
+//!   end by its own timer; or when the re-check finds the session gone;
+//! - the **re-check** finds it over: every `recheck` (default 5 s, jittered ±20 %) one task
+//!   per replica asks the database, in one batched query per kind, for the state of every
+//!   grant and web session that open streams depend on. This bounds the slow path whatever
+//!   happens to notifications. After a lost `LISTEN` connection, or a lagged event receiver,
+//!   the re-check runs at once;
+//! - the database cannot be asked for longer than `grace` (default 30 s): every lease ends as
+//!   [`LeaseEnd::Unverifiable`] instead of running unchecked;
+//! - the server shuts down.
+//!
+//! The registry is a map of small entries (ids and a `oneshot` sender); a stream waits on
+//! [`Lease::ended`], which is cancel-safe, so a relay can poll it in its `select!` loop.
+
+use std::collections::{HashMap, HashSet};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use keyhole_protocol::access::GrantState;
+use keyhole_protocol::terminal::CloseReason;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use tokio::sync::{broadcast, oneshot};
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::CancellationToken;
+
+use super::{Access, GrantEvent};
+use crate::store::{GrantStatus, Store, now_unix};
+
+/// How the re-check behaves (`[access]` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseConfig {
+    /// Re-check every open stream against the database this often (jittered ±20 %).
+    pub recheck: Duration,
+    /// End every stream when the database could not be asked for this long.
+    pub grace: Duration,
+    /// The web session idle timeout: a web session holding an open terminal has its expiry
+    /// moved this far ahead at each re-check.
+    pub idle: Duration,
+}
+
+impl Default for LeaseConfig {
+    fn default() -> Self {
+        LeaseConfig {
+            recheck: Duration::from_secs(5),
+            grace: Duration::from_secs(30),
+            idle: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// What a stream depends on.
+#[derive(Debug, Clone, Default)]
+pub struct LeaseSpec {
+    /// `(grant id, holder's IdP subject)`: the grant must stay active and theirs.
+    pub grant: Option<(String, String)>,
+    /// Unix seconds when the grant ends (the lease ends then at the latest).
+    pub grant_expires_at: Option<i64>,
+    /// The web session (its record id) that opened the stream; it must stay signed in.
+    pub web_session: Option<String>,
+    /// Unix seconds when the web session ends at the latest (absolute lifetime).
+    pub session_ends_at: Option<i64>,
+    /// The stream is activity: its web session's idle deadline moves while it is open
+    /// (terminals, not live views).
+    pub keeps_session_alive: bool,
+}
+
+/// Why a lease ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseEnd {
+    /// The grant was revoked.
+    Revoked {
+        /// The reason given.
+        reason: String,
+        /// Who revoked it (IdP subject), when known.
+        by: Option<String>,
+    },
+    /// The grant reached its end.
+    Expired,
+    /// The grant no longer exists for this holder.
+    GrantGone,
+    /// The user signed out.
+    LoggedOut,
+    /// The web session timed out or was removed.
+    SessionExpired,
+    /// Access could not be verified for longer than the grace period.
+    Unverifiable(String),
+    /// The server is stopping.
+    Shutdown,
+}
+
+impl LeaseEnd {
+    /// The terminal close reason for this end.
+    pub fn close_reason(&self) -> CloseReason {
+        match self {
+            LeaseEnd::Revoked { .. } | LeaseEnd::GrantGone => CloseReason::Revoked,
+            LeaseEnd::Expired => CloseReason::Expired,
+            LeaseEnd::LoggedOut => CloseReason::LoggedOut,
+            LeaseEnd::SessionExpired => CloseReason::SessionExpired,
+            LeaseEnd::Unverifiable(_) => CloseReason::Unverifiable,
+            LeaseEnd::Shutdown => CloseReason::ServerShutdown,
+        }
+    }
+
+    /// A sentence for the user.
+    pub fn message(&self) -> String {
+        match self {
+            LeaseEnd::Revoked { reason, .. } => format!("The grant was revoked: {reason}"),
+            LeaseEnd::Expired => {
+                "The grant has expired; the session is closed. Request access again to continue."
+                    .into()
+            }
+            LeaseEnd::GrantGone => "The grant no longer exists; the session is closed.".into(),
+            LeaseEnd::LoggedOut => "You signed out; the session is closed.".into(),
+            LeaseEnd::SessionExpired => {
+                "Your Keyhole sign-in has ended; sign in again to continue.".into()
+            }
+            LeaseEnd::Unverifiable(_) => "Keyhole cannot verify your access right now (its \
+                 database is unreachable), so the session is closed. Try again in a moment."
+                .into(),
+            LeaseEnd::Shutdown => {
+                "Keyhole is restarting; the session is closed. Reconnect in a moment.".into()
+            }
+        }
+    }
+}
+
+/// A short, non-secret key for a web session id (the id itself is the cookie's value and
+/// never leaves this process; the key may travel between replicas).
+pub fn web_session_key(session_id: &str) -> String {
+    hex::encode(&Sha256::digest(session_id.as_bytes())[..16])
+}
+
+struct Entry {
+    grant: Option<(String, String)>,
+    web_session: Option<String>,
+    session_key: Option<String>,
+    keeps_session_alive: bool,
+    tx: oneshot::Sender<LeaseEnd>,
+}
+
+/// The registry of open leases; one per replica, inside [`Access`].
+pub(crate) struct Leases {
+    entries: Mutex<HashMap<u64, Entry>>,
+    next: AtomicU64,
+    shutdown: CancellationToken,
+    pub(super) config: LeaseConfig,
+}
+
+/// An open stream's hold on its access. Dropping it unregisters it.
+pub struct Lease {
+    id: u64,
+    leases: Arc<Leases>,
+    rx: oneshot::Receiver<LeaseEnd>,
+    /// The earliest fixed end (grant expiry or the session's absolute end), and which.
+    deadline: Option<(Pin<Box<Sleep>>, LeaseEnd)>,
+    ended: Option<LeaseEnd>,
+}
+
+impl Lease {
+    /// Resolves when the lease ends (at once, again, after it has ended). Cancel-safe.
+    pub async fn ended(&mut self) -> LeaseEnd {
+        if let Some(end) = &self.ended {
+            return end.clone();
+        }
+        let end = match &mut self.deadline {
+            Some((sleep, at_deadline)) => tokio::select! {
+                biased;
+                r = &mut self.rx => r.unwrap_or(LeaseEnd::Shutdown),
+                () = sleep.as_mut() => at_deadline.clone(),
+            },
+            None => (&mut self.rx).await.unwrap_or(LeaseEnd::Shutdown),
+        };
+        self.ended = Some(end.clone());
+        end
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.leases.entries.lock() {
+            map.remove(&self.id);
+        }
+    }
+}
+
+/// `unix` seconds as a Tokio instant.
+fn instant_at(unix: i64) -> Instant {
+    let now_ns = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let left_ns = (i128::from(unix) * 1_000_000_000 - now_ns).max(0);
+    Instant::now() + Duration::from_nanos(u64::try_from(left_ns).unwrap_or(u64::MAX))
+}
+
+impl Leases {
+    pub(crate) fn new(config: LeaseConfig, shutdown: CancellationToken) -> Leases {
+        Leases {
+            entries: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+            shutdown,
+            config,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
+        // A panic while holding this lock cannot leave an entry half-written; keep going.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a stream.
+    pub(crate) fn open(self: &Arc<Self>, spec: LeaseSpec) -> Lease {
+        let (tx, rx) = oneshot::channel();
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let grant_deadline = spec.grant_expires_at.map(|t| (t, LeaseEnd::Expired));
+        let session_deadline = spec.session_ends_at.map(|t| (t, LeaseEnd::SessionExpired));
+        let deadline = match (grant_deadline, session_deadline) {
+            (Some(g), Some(s)) => Some(if s.0 < g.0 { s } else { g }),
+            (g, s) => g.or(s),
+        }
+        .map(|(at, end)| (Box::pin(tokio::time::sleep_until(instant_at(at))), end));
+        let entry = Entry {
+            session_key: spec.web_session.as_deref().map(web_session_key),
+            grant: spec.grant,
+            web_session: spec.web_session,
+            keeps_session_alive: spec.keeps_session_alive,
+            tx,
+        };
+        if self.shutdown.is_cancelled() {
+            let _ = entry.tx.send(LeaseEnd::Shutdown);
+        } else {
+            self.lock().insert(id, entry);
+        }
+        Lease {
+            id,
+            leases: Arc::clone(self),
+            rx,
+            deadline,
+            ended: None,
+        }
+    }
+
+    /// Ends every lease for which `decide` returns an end.
+    fn end_where(&self, mut decide: impl FnMut(&Entry) -> Option<LeaseEnd>) -> usize {
+        let mut map = self.lock();
+        let ids: Vec<(u64, LeaseEnd)> = map
+            .iter()
+            .filter_map(|(id, e)| decide(e).map(|end| (*id, end)))
+            .collect();
+        for (id, end) in &ids {
+            if let Some(e) = map.remove(id) {
+                let _ = e.tx.send(end.clone());
+            }
+        }
+        ids.len()
+    }
+
+    /// Ends the leases under `grant_id`.
+    pub(crate) fn end_grant(&self, grant_id: &str, end: &LeaseEnd) -> usize {
+        self.end_where(|e| {
+            (e.grant.as_ref().map(|(g, _)| g.as_str()) == Some(grant_id)).then(|| end.clone())
+        })
+    }
+
+    /// Ends the leases opened by the web session with key `key` ([`web_session_key`]).
+    fn end_session_key(&self, key: &str, end: &LeaseEnd) -> usize {
+        self.end_where(|e| (e.session_key.as_deref() == Some(key)).then(|| end.clone()))
+    }
+
+    /// How many leases are open.
+    pub fn open_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// What the re-check must ask about: grant ids, web session ids, and the web sessions to
+    /// keep alive.
+    fn snapshot(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let map = self.lock();
+        let mut grants = HashSet::new();
+        let mut sessions = HashSet::new();
+        let mut alive = HashSet::new();
+        for e in map.values() {
+            if let Some((g, _)) = &e.grant {
+                grants.insert(g.clone());
+            }
+            if let Some(s) = &e.web_session {
+                sessions.insert(s.clone());
+                if e.keeps_session_alive {
+                    alive.insert(s.clone());
+                }
+            }
+        }
+        (
+            grants.into_iter().collect(),
+            sessions.into_iter().collect(),
+            alive.into_iter().collect(),
+        )
+    }
+}
+
+/// What the database said about a grant, for one holder, at `now`.
+fn grant_verdict(status: Option<&GrantStatus>, subject: &str, now: i64) -> Option<LeaseEnd> {
+    let Some(g) = status.filter(|g| g.subject == subject) else {
+        return Some(LeaseEnd::GrantGone);
+    };
+    match GrantState::parse(&g.state) {
+        Some(GrantState::Active) if g.expires_at > now => None,
+        Some(GrantState::Active | GrantState::Expired) => Some(LeaseEnd::Expired),
+        Some(GrantState::Revoked) => Some(LeaseEnd::Revoked {
+            reason: g.revoke_reason.clone().unwrap_or_default(),
+            by: g.revoked_by.clone(),
+        }),
+        None => Some(LeaseEnd::Unverifiable(format!("grant state {:?}", g.state))),
+    }
+}
+
+/// One re-check of every open lease against the database.
+async fn recheck(leases: &Leases, store: &Store) -> Result<usize, crate::store::StoreError> {
+    let (grant_ids, session_ids, alive) = leases.snapshot();
+    if grant_ids.is_empty() && session_ids.is_empty() {
+        return Ok(0);
+    }
+    let now = now_unix();
+    let grants: HashMap<String, GrantStatus> = if grant_ids.is_empty() {
+        HashMap::new()
+    } else {
+        store
+            .grant_statuses(&grant_ids)
+            .await?
+            .into_iter()
+            .map(|g| (g.id.clone(), g))
+            .collect()
+    };
+    let live: HashSet<String> = if session_ids.is_empty() {
+        HashSet::new()
+    } else {
+        if !alive.is_empty() {
+            let until = now + leases.config.idle.as_secs() as i64;
+            store.touch_web_sessions(&alive, now, until).await?;
+        }
+        store
+            .live_web_sessions(&session_ids, now)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    // Only the ids asked about are judged: a lease opened meanwhile waits for the next turn.
+    let asked_grants: HashSet<&String> = grant_ids.iter().collect();
+    let asked_sessions: HashSet<&String> = session_ids.iter().collect();
+    Ok(leases.end_where(|e| {
+        if let Some((g, subject)) = &e.grant
+            && asked_grants.contains(g)
+            && let Some(end) = grant_verdict(grants.get(g), subject, now)
+        {
+            return Some(end);
+        }
+        match &e.web_session {
+            Some(s) if asked_sessions.contains(s) && !live.contains(s) => {
+                Some(LeaseEnd::SessionExpired)
+            }
+            _ => None,
+        }
+    }))
+}
+
+/// The re-check period with ±20 % jitter, so replicas do not query in lockstep.
+fn jittered(period: Duration) -> Duration {
+    let f = rand::thread_rng().gen_range(0.8..1.2);
+    period.mul_f64(f)
+}
+
+impl Access {
+    /// Registers an open stream; see the module docs for when it ends.
+    pub fn lease(&self, spec: LeaseSpec) -> Lease {
+        self.inner.leases.open(spec)
+    }
+
+    /// How many streams hold a lease on this replica.
+    pub fn open_leases(&self) -> usize {
+        self.inner.leases.open_count()
+    }
+
+    /// A web session ended (signed out): its streams close here at once, and on the other
+    /// replicas through a notification (and there at the next re-check at the latest).
+    pub async fn end_web_session(&self, session_id: &str, end: LeaseEnd) {
+        let key = web_session_key(session_id);
+        let n = self.inner.leases.end_session_key(&key, &end);
+        if n > 0 {
+            tracing::info!(
+                streams = n,
+                "closed the streams of a web session that ended"
+            );
+        }
+        self.fan_out_now(super::fanout::Wire::Grant(GrantEvent::WebSessionEnded {
+            session: key,
+            logged_out: end == LeaseEnd::LoggedOut,
+        }))
+        .await;
+    }
+}
+
+/// Ends leases on grant events, and re-checks them all on a timer; until `shutdown`, when
+/// every lease ends with [`LeaseEnd::Shutdown`].
+pub(super) async fn run(access: Access, mut events: broadcast::Receiver<GrantEvent>) {
+    let leases = &access.inner.leases;
+    let store = &access.inner.store;
+    let config = leases.config;
+    let mut last_ok = Instant::now();
+    let mut next = Instant::now() + jittered(config.recheck);
+    loop {
+        let check = tokio::select! {
+            biased;
+            () = leases.shutdown.cancelled() => {
+                leases.end_where(|_| Some(LeaseEnd::Shutdown));
+                return;
+            }
+            ev = events.recv() => match ev {
+                Ok(GrantEvent::Revoked { grant_id, reason, by }) => {
+                    leases.end_grant(&grant_id, &LeaseEnd::Revoked { reason, by: Some(by) });
+                    false
+                }
+                Ok(GrantEvent::Expired { grant_id }) => {
+                    leases.end_grant(&grant_id, &LeaseEnd::Expired);
+                    false
+                }
+                Ok(GrantEvent::WebSessionEnded { session, logged_out }) => {
+                    let end = if logged_out { LeaseEnd::LoggedOut } else { LeaseEnd::SessionExpired };
+                    leases.end_session_key(&session, &end);
+                    false
+                }
+                // Events may have been missed: ask the database now.
+                Ok(GrantEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            () = tokio::time::sleep_until(next) => true,
+        };
+        if !check {
+            continue;
+        }
+        match recheck(leases, store).await {
+            Ok(ended) => {
+                if ended > 0 {
+                    tracing::info!(streams = ended, "access re-check closed streams");
+                }
+                last_ok = Instant::now();
+                next = Instant::now() + jittered(config.recheck);
+            }
+            Err(e) => {
+                let down = last_ok.elapsed();
+                if down >= config.grace {
+                    let n = leases.end_where(|e| {
+                        (e.grant.is_some() || e.web_session.is_some()).then(|| {
+                            LeaseEnd::Unverifiable(format!(
+                                "database unreachable for {} s",
+                                down.as_secs()
+                            ))
+                        })
+                    });
+                    tracing::error!(error = %e, streams = n, "cannot verify access: closed every open stream (fail closed)");
+                } else {
+                    tracing::warn!(error = %e, "access re-check failed; retrying");
+                }
+                // Try again soon, but never later than the grace period allows.
+                let retry = Duration::from_secs(1).min(config.recheck);
+                next = Instant::now() + retry;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(state: &str, expires_at: i64) -> GrantStatus {
+        GrantStatus {
+            id: "g".into(),
+            subject: "alice".into(),
+            state: state.into(),
+            expires_at,
+            revoke_reason: Some("done".into()),
+            revoked_by: Some("bob".into()),
+        }
+    }
+
+    #[test]
+    fn verdicts_fail_closed() {
+        let now = 100;
+        assert_eq!(
+            grant_verdict(Some(&status("active", 200)), "alice", now),
+            None
+        );
+        assert_eq!(
+            grant_verdict(Some(&status("active", 100)), "alice", now),
+            Some(LeaseEnd::Expired)
+        );
+        assert_eq!(
+            grant_verdict(Some(&status("active", 200)), "mallory", now),
+            Some(LeaseEnd::GrantGone)
+        );
+        assert_eq!(grant_verdict(None, "alice", now), Some(LeaseEnd::GrantGone));
+        assert!(matches!(
+            grant_verdict(Some(&status("revoked", 200)), "alice", now),
+            Some(LeaseEnd::Revoked { .. })
+        ));
+        assert!(matches!(
+            grant_verdict(Some(&status("weird", 200)), "alice", now),
+            Some(LeaseEnd::Unverifiable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn leases_end_by_grant_and_session_and_unregister_on_drop() {
+        let leases = Arc::new(Leases::new(
+            LeaseConfig::default(),
+            CancellationToken::new(),
+        ));
+        let mut a = leases.open(LeaseSpec {
+            grant: Some(("g1".into(), "alice".into())),
+            web_session: Some("sess-a".into()),
+            ..Default::default()
+        });
+        let mut b = leases.open(LeaseSpec {
+            web_session: Some("sess-b".into()),
+            ..Default::default()
+        });
+        let c = leases.open(LeaseSpec::default());
+        assert_eq!(leases.open_count(), 3);
+        drop(c);
+        assert_eq!(leases.open_count(), 2);
+        assert_eq!(leases.end_grant("g1", &LeaseEnd::Expired), 1);
+        assert_eq!(a.ended().await, LeaseEnd::Expired);
+        // Asking again answers the same.
+        assert_eq!(a.ended().await, LeaseEnd::Expired);
+        assert_eq!(
+            leases.end_session_key(&web_session_key("sess-b"), &LeaseEnd::LoggedOut),
+            1
+        );
+        assert_eq!(b.ended().await, LeaseEnd::LoggedOut);
+        assert_eq!(leases.open_count(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lease_ends_at_its_deadline() {
+        let leases = Arc::new(Leases::new(
+            LeaseConfig::default(),
+            CancellationToken::new(),
+        ));
+        let mut l = leases.open(LeaseSpec {
+            grant_expires_at: Some(now_unix() + 3600),
+            session_ends_at: Some(now_unix() + 60),
+            ..Default::default()
+        });
+        assert_eq!(l.ended().await, LeaseEnd::SessionExpired);
+    }
+
+    #[test]
+    fn session_keys_hide_the_id() {
+        let k = web_session_key("secret-cookie-value");
+        assert_eq!(k.len(), 32);
+        assert!(!k.contains("secret"));
+    }
+}
