@@ -144,3 +144,30 @@ async fn an_unreachable_database_ends_streams_after_the_grace_period() {
     );
     stop.cancel();
 }
+
+/// Access decisions are never taken on IdP groups older than `session.groups_max_age_seconds`:
+/// requesting (and approving or denying) then needs a fresh sign-in, which reads the groups
+/// from the IdP again.
+#[tokio::test]
+async fn stale_groups_need_a_fresh_sign_in_before_requesting_or_reviewing() {
+    let ts = TestServer::start_with(Options {
+        env: vec![("KEYHOLE_SESSION_GROUPS_MAX_AGE_SECONDS", "1")],
+        ..Default::default()
+    })
+    .await;
+    let mut alice = ts.login("alice").await;
+    let mut bob = ts.login("bob").await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, body) = create(&mut alice, "payments-debug", 1800, "INC-10 stale").await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = common::access::post(
+        &mut bob,
+        "/api/requests/does-not-matter/approve",
+        json!({"comment": "ok"}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let mut alice = ts.login("alice").await;
+    let (status, body) = create(&mut alice, "payments-debug", 1800, "INC-10 fresh").await;
+    assert_eq!(status, 201, "{body}");
+}

@@ -92,6 +92,7 @@ async fn create_request(
     user: CurrentUser,
     b: Result<Json<CreateRequest>, JsonRejection>,
 ) -> AppResult<(axum::http::StatusCode, Json<AccessRequest>)> {
+    user.require_fresh_groups(s.config.session.groups_max_age)?;
     let req = s
         .access
         .create_request(&Caller::from(&user), &body(b)?)
@@ -136,6 +137,7 @@ async fn approve(
     Path(id): Path<String>,
     b: Result<Json<ReviewBody>, JsonRejection>,
 ) -> AppResult<Json<AccessRequest>> {
+    user.require_fresh_groups(s.config.session.groups_max_age)?;
     let b = body(b)?;
     Ok(Json(
         s.access
@@ -150,6 +152,7 @@ async fn deny(
     Path(id): Path<String>,
     b: Result<Json<ReviewBody>, JsonRejection>,
 ) -> AppResult<Json<AccessRequest>> {
+    user.require_fresh_groups(s.config.session.groups_max_age)?;
     let b = body(b)?;
     Ok(Json(
         s.access.deny(&Caller::from(&user), &id, &b.comment).await?,

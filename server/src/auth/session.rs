@@ -111,6 +111,17 @@ impl CurrentUser {
         self.roles.contains(&role)
     }
 
+    /// 401 when the session's IdP groups are older than `max_age`: deciding access on them
+    /// needs a fresh sign-in, which re-reads them from the IdP (and is invisible to a user
+    /// whose IdP session is still open). Used by the routes that request, approve or deny.
+    pub fn require_fresh_groups(&self, max_age: std::time::Duration) -> Result<(), AppError> {
+        let age = crate::store::now_unix().saturating_sub(self.user.login_at);
+        if age > max_age.as_secs() as i64 {
+            return Err(AppError::Unauthenticated);
+        }
+        Ok(())
+    }
+
     /// 403 unless the user holds one of `roles`.
     pub fn require_any(&self, roles: &[Role]) -> Result<(), AppError> {
         if roles.iter().any(|r| self.has(*r)) {

@@ -115,6 +115,7 @@ struct RawSession {
     cookie_name: Option<String>,
     idle_timeout_seconds: Option<u64>,
     absolute_lifetime_seconds: Option<u64>,
+    groups_max_age_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -226,6 +227,9 @@ pub struct SessionConfig {
     pub idle_timeout: Duration,
     /// A session ends this long after login, however active.
     pub absolute_lifetime: Duration,
+    /// The IdP groups of a session are at most this old when it requests, approves or denies
+    /// access; older ones need a fresh sign-in (groups come from the ID token at login).
+    pub groups_max_age: Duration,
 }
 
 /// `[kubernetes]`.
@@ -310,6 +314,10 @@ const ENV_KEYS: &[(&str, &str)] = &[
     (
         "KEYHOLE_SESSION_ABSOLUTE_LIFETIME_SECONDS",
         "session.absolute_lifetime_seconds",
+    ),
+    (
+        "KEYHOLE_SESSION_GROUPS_MAX_AGE_SECONDS",
+        "session.groups_max_age_seconds",
     ),
     ("KEYHOLE_POLICY_FILE", "policy.file"),
     ("KEYHOLE_KUBERNETES_KUBECONFIG", "kubernetes.kubeconfig"),
@@ -509,6 +517,13 @@ impl Config {
                 "must be between 1 and 604800 (7 days)".into(),
             ));
         }
+        let groups_max_age = session.groups_max_age_seconds.unwrap_or(3600);
+        if groups_max_age == 0 || groups_max_age > 7 * 24 * 3600 {
+            return Err(invalid(
+                "session.groups_max_age_seconds",
+                "must be between 1 and 604800 (7 days)".into(),
+            ));
+        }
         let cookie_name = session
             .cookie_name
             .unwrap_or_else(|| "keyhole_session".into());
@@ -593,6 +608,7 @@ impl Config {
                 cookie_name,
                 idle_timeout: Duration::from_secs(idle),
                 absolute_lifetime: Duration::from_secs(absolute),
+                groups_max_age: Duration::from_secs(groups_max_age),
             },
             policy_file: raw.policy.file,
             kubernetes,

@@ -149,16 +149,20 @@ async fn input_the_pod_never_takes_ends_the_session_after_the_stall_limit() {
 /// clock only moves when the runtime is idle.
 #[tokio::test]
 async fn expiry_wins_while_output_streams() {
-    let mut r = rig(usize::MAX, Duration::from_millis(500), None);
+    let r = rig(usize::MAX, Duration::from_millis(500), None);
+    let mut pod_out = r.pod_out;
     let writer = tokio::spawn(async move {
         let chunk = vec![b'y'; 4096];
-        while r.pod_out.write_all(&chunk).await.is_ok() {}
+        while pod_out.write_all(&chunk).await.is_ok() {}
     });
+    // The browser reads as it goes (the test's sink is unbounded).
+    let mut from_relay = r.from_relay;
+    let browser = tokio::spawn(async move { closed(&mut from_relay).await });
     let ended = r.relay.await.unwrap();
     assert_eq!(ended.reason, CloseReason::Expired);
     assert!(ended.bytes_out > 0);
     writer.abort();
-    assert_eq!(closed(&mut r.from_relay).await, Some(CloseReason::Expired));
+    assert_eq!(browser.await.unwrap(), Some(CloseReason::Expired));
 }
 
 #[tokio::test(start_paused = true)]

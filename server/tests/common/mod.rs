@@ -186,7 +186,10 @@ impl TestServer {
             {
                 break;
             }
-            assert!(!task.is_finished(), "the test server stopped during startup");
+            assert!(
+                !task.is_finished(),
+                "the test server stopped during startup"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         TestServer {
