@@ -1,4 +1,4 @@
--- Keyhole schema, version 8 (postgres): reviews remember the reviewer's Kubernetes user name (the
+-- Keyhole schema, version 5 (postgres): reviews remember the reviewer's Kubernetes user name (the
 -- name grants impersonate), so N-of-M approvals count distinct people as Kubernetes sees them,
 -- not only distinct IdP subjects. NULL for reviews written before this version.
 
