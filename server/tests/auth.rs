@@ -656,3 +656,32 @@ async fn sessions_are_not_resaved_on_every_request() {
         assert!(res.headers().get("set-cookie").is_none());
     }
 }
+
+/// Each login started by a browser without a session creates a session row (its pending
+/// state): one address can start at most 120 a minute; browsers that already have a session
+/// reuse their row and are not counted.
+#[tokio::test]
+async fn new_logins_are_rate_limited_per_address() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("{}/auth/login", s.url);
+    for i in 0..120 {
+        let res = http.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 303, "login {i} starts");
+    }
+    let res = http.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("set-cookie").is_none());
+    assert_eq!(session_rows(&s).await, 120);
+    // The budget is per address, whatever the client.
+    let mut b = s.client();
+    let res = b.get("/auth/login").await;
+    assert_eq!(
+        res.status(),
+        429,
+        "a cookieless browser from this address waits too"
+    );
+}

@@ -58,6 +58,10 @@ pub struct Auth {
     backoff: Mutex<Backoff>,
     /// Failed logins per client address.
     pub failed_logins: ratelimit::FailedLogins,
+    /// Logins started by browsers without a session (each creates a session row for its
+    /// pending state), per client address: 120 a minute (so a flood from one address holds
+    /// at most a few thousand rows before they expire).
+    pub new_logins: ratelimit::FailedLogins,
 }
 
 /// Discovery retry pacing: after a failure no attempt until `next`; the delay doubles
@@ -130,6 +134,7 @@ impl Auth {
             attempt: tokio::sync::Mutex::new(()),
             backoff: Mutex::new(Backoff::default()),
             failed_logins: ratelimit::FailedLogins::default(),
+            new_logins: ratelimit::FailedLogins::new(120, std::time::Duration::from_secs(60)),
         })
     }
 

@@ -58,9 +58,22 @@ struct LoginQuery {
 /// redirects to the IdP.
 async fn login(
     State(state): State<AppState>,
+    PeerIp(peer): PeerIp,
     session: Session,
     Query(q): Query<LoginQuery>,
 ) -> AppResult<Response> {
+    // A browser without a session gets a new session row for its pending login: bound how
+    // fast one address can make them (a browser that has a session reuses its row).
+    if session.id().is_none()
+        && let Some(ip) = peer
+    {
+        let now = Instant::now();
+        if !state.auth.new_logins.allowed(ip, now) {
+            tracing::debug!(%ip, "too many new logins from this address: refused");
+            return Ok(too_many_logins());
+        }
+        state.auth.new_logins.failed(ip, now);
+    }
     let return_to = safe_return_path(q.return_to.as_deref());
     // One discovery attempt if it is due (shared with every other caller and the
     // background loop; none while the backoff runs).
@@ -383,6 +396,21 @@ fn too_many_failures() -> Response {
             ),
         ],
         "Too many failed sign-ins from your network address. Wait a minute, then sign in again from the start page.\n",
+    )
+        .into_response()
+}
+
+fn too_many_logins() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (axum::http::header::RETRY_AFTER, "60"),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            ),
+        ],
+        "Too many sign-ins started from your network address. Wait a minute, then try again.\n",
     )
         .into_response()
 }
