@@ -344,6 +344,8 @@ fn control(shared: &Shared, sig: TermSignals, msg: ServerMsg) {
                     "revoked" => "The grant was revoked",
                     "idle" => "Closed after inactivity",
                     "exited" => "The shell exited",
+                    "logged_out" => "You signed out",
+                    "session_expired" => "Your sign-in has ended",
                     _ => "The session ended",
                 };
                 sig.ended.set(Some((
