@@ -643,7 +643,9 @@ fn missing_sections(no_kubernetes: bool, no_oidc: bool) -> Result<(), String> {
         ),
     };
     Err(format!(
-        "{missing}. Configure {fix} (see docs/operations.md), or, for a local demo, run          `keyhole serve --dev` to use the development stand-ins (built-in cluster and identity          provider)"
+        "{missing}. Configure {fix} (see docs/operations.md), or, for a local demo, run \
+         `keyhole serve --dev` to use the development stand-ins (built-in cluster and identity \
+         provider)"
     ))
 }
 
