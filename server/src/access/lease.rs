@@ -34,7 +34,7 @@ use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
 use super::{Access, GrantEvent};
-use crate::store::{GrantStatus, Store, now_unix};
+use crate::store::{GrantStatus, Store, instant_of_unix, now_unix};
 
 /// How the re-check behaves (`[access]` in the config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,13 +193,6 @@ impl Drop for Lease {
     }
 }
 
-/// `unix` seconds as a Tokio instant.
-fn instant_at(unix: i64) -> Instant {
-    let now_ns = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let left_ns = (i128::from(unix) * 1_000_000_000 - now_ns).max(0);
-    Instant::now() + Duration::from_nanos(u64::try_from(left_ns).unwrap_or(u64::MAX))
-}
-
 impl Leases {
     pub(crate) fn new(config: LeaseConfig, shutdown: CancellationToken) -> Leases {
         Leases {
@@ -225,7 +218,14 @@ impl Leases {
             (Some(g), Some(s)) => Some(if s.0 < g.0 { s } else { g }),
             (g, s) => g.or(s),
         }
-        .map(|(at, end)| (Box::pin(tokio::time::sleep_until(instant_at(at))), end));
+        .map(|(at, end)| {
+            (
+                Box::pin(tokio::time::sleep_until(Instant::from_std(
+                    instant_of_unix(at),
+                ))),
+                end,
+            )
+        });
         let entry = Entry {
             session_key: spec.web_session.as_deref().map(web_session_key),
             grant: spec.grant,

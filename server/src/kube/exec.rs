@@ -238,6 +238,13 @@ fn verify_upgrade(res: &http::Response<Body>, key: &str) -> Result<(), UpgradeCo
     }
 }
 
+/// A resize message (channel 4): `{"Width":W,"Height":H}`.
+fn resize_frame(cols: u16, rows: u16) -> Vec<u8> {
+    let mut frame = vec![RESIZE];
+    frame.extend_from_slice(format!(r#"{{"Width":{cols},"Height":{rows}}}"#).as_bytes());
+    frame
+}
+
 /// The poll-based side of [`ExecWriter`], for a relay that must never block on the pod:
 /// `poll_ready`, then one `start_send_*`, then `poll_flush` (as [`futures::Sink`]).
 impl ExecWriter {
@@ -258,9 +265,7 @@ impl ExecWriter {
 
     /// Takes a terminal size (channel 4).
     pub fn start_send_resize(&mut self, cols: u16, rows: u16) -> io::Result<()> {
-        let mut frame = vec![RESIZE];
-        frame.extend_from_slice(format!(r#"{{"Width":{cols},"Height":{rows}}}"#).as_bytes());
-        self.start_send(Message::Binary(frame.into()))
+        self.start_send(Message::Binary(resize_frame(cols, rows).into()))
     }
 
     /// Takes a WebSocket ping.
@@ -283,31 +288,10 @@ impl ExecWriter {
 }
 
 impl ExecWriter {
-    /// Sends keystrokes (channel 0) and waits until they are handed to the socket.
-    pub async fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        if data.is_empty() {
-            return Ok(());
-        }
-        let mut frame = Vec::with_capacity(data.len() + 1);
-        frame.push(STDIN);
-        frame.extend_from_slice(data);
-        self.send(frame).await
-    }
-
-    /// Sends a terminal size (channel 4).
+    /// Sends a terminal size (channel 4) and waits until it is handed to the socket (the
+    /// initial size, before the relay takes over the writer).
     pub async fn resize(&mut self, cols: u16, rows: u16) -> io::Result<()> {
-        let mut frame = vec![RESIZE];
-        frame.extend_from_slice(format!(r#"{{"Width":{cols},"Height":{rows}}}"#).as_bytes());
-        self.send(frame).await
-    }
-
-    /// Sends a WebSocket ping (keeps proxies in front of the API server from closing an idle
-    /// exec; the pong is consumed by [`ExecReader`]).
-    pub async fn ping(&mut self) -> io::Result<()> {
-        self.socket
-            .send(Message::Ping(Bytes::new()))
-            .await
-            .map_err(io::Error::other)
+        self.send(resize_frame(cols, rows)).await
     }
 
     async fn send(&mut self, frame: Vec<u8>) -> io::Result<()> {

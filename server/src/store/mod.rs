@@ -195,6 +195,14 @@ pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Unix seconds (a grant's or a session's end) as an `Instant`, to sub-second precision; a
+/// time in the past is now.
+pub fn instant_of_unix(unix: i64) -> std::time::Instant {
+    let now_ns = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let left_ns = (i128::from(unix) * 1_000_000_000 - now_ns).max(0);
+    std::time::Instant::now() + Duration::from_nanos(u64::try_from(left_ns).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,31 +111,6 @@ impl Store {
         .await?;
         Ok(row)
     }
-
-    /// Sessions newest first with their grant's profile, state and holder, at most `limit`;
-    /// only `subject`'s when given, only unfinished ones when `open_only`.
-    pub async fn terminal_sessions(
-        &self,
-        subject: Option<&str>,
-        open_only: bool,
-        limit: i64,
-    ) -> Result<Vec<SessionListRow>, StoreError> {
-        let rows: Vec<SessionListRow> = sqlx::query_as(
-            "SELECT s.id, s.subject, s.kube_user, s.grant_id, s.namespace, s.pod, s.container, \
-             s.started_at, s.ended_at, s.end_reason, s.bytes_in, s.bytes_out, \
-             g.profile, g.request_id, g.state AS grant_state, g.expires_at AS grant_expires_at, \
-             g.holder_name, g.holder_email \
-             FROM terminal_sessions s JOIN grants g ON g.id = s.grant_id \
-             WHERE ($1 IS NULL OR s.subject = $1) AND ($2 = 0 OR s.ended_at IS NULL) \
-             ORDER BY s.started_at DESC, s.id LIMIT $3",
-        )
-        .bind(subject)
-        .bind(i64::from(open_only))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows)
-    }
 }
 
 /// A session with what the list needs from its grant.

@@ -21,13 +21,12 @@ use keyhole_protocol::terminal::{
     ClientMsg, CloseReason, MAX_CLIENT_FRAME, NoticeLevel, ServerMsg,
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
-use tokio_util::sync::CancellationToken;
 
 use super::hooks::{LineFilter, Recorder};
 use super::outbox::Outbox;
 use super::session::{SessionCore, TimerAction};
 pub use super::to_pod::{ExecInput, INPUT_STALL, PodQueue, ToPod};
-use crate::access::{Lease, LeaseEnd};
+use crate::access::Lease;
 
 /// The largest binary frame of pod output we send.
 const READ_CHUNK: usize = 16 * 1024;
@@ -80,8 +79,6 @@ pub struct RelayContext {
     /// The session's hold on its grant and web session: ends on revocation, expiry, logout,
     /// a failed re-check or shutdown (`access::lease`).
     pub lease: Lease,
-    /// Cancelled at server shutdown.
-    pub shutdown: CancellationToken,
     /// The session's clock and counters.
     pub core: SessionCore,
     /// The command filter.
@@ -172,9 +169,6 @@ where
         let stall = to_pod.stall_deadline();
         tokio::select! {
             biased;
-            _ = ctx.shutdown.cancelled() => {
-                return (CloseReason::ServerShutdown, LeaseEnd::Shutdown.message());
-            }
             end = ctx.lease.ended() => return (end.close_reason(), end.message()),
             _ = tokio::time::sleep_until(deadline.into()) => {
                 match ctx.core.fire(timer, Instant::now()) {

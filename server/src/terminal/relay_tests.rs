@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::access::lease::Leases;
-use crate::access::{LeaseConfig, LeaseSpec};
+use crate::access::{LeaseConfig, LeaseEnd, LeaseSpec};
 use crate::terminal::hooks::{AllowAll, NoRecorder};
 
 /// A stdin that takes `room` items, then never becomes ready.
@@ -67,7 +67,6 @@ fn rig(stdin_room: usize, grant_left: Duration, idle: Option<Duration>) -> Rig {
             expires_at: 0,
         },
         lease,
-        shutdown: CancellationToken::new(),
         core: SessionCore::new(now, now + grant_left, idle),
         filter: Box::new(AllowAll),
         recorder: Box::new(NoRecorder),

@@ -8,8 +8,6 @@
 //!   before the upgrade too, so a Kubernetes denial is also a clear HTTP error;
 //! - `GET /api/sessions?scope=&state=`: terminal sessions (`sessions.rs`).
 
-use std::time::{Duration, Instant};
-
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -118,7 +116,7 @@ async fn logs(
         }
     });
     // A followed log must stop when the grant ends, like a terminal.
-    let expires = instant_of(grant.expires_at);
+    let expires = crate::store::instant_of_unix(grant.expires_at);
     let end = async move {
         tokio::select! {
             _ = lease.ended() => {}
@@ -225,11 +223,4 @@ pub(super) fn hello(
         container: container.to_owned(),
         expires_at,
     }
-}
-
-/// `expires_at` (Unix seconds) as an `Instant`, to sub-second precision.
-pub(super) fn instant_of(expires_at: i64) -> Instant {
-    let now_ns = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let left_ns = (i128::from(expires_at) * 1_000_000_000 - now_ns).max(0);
-    Instant::now() + Duration::from_nanos(u64::try_from(left_ns).unwrap_or(u64::MAX))
 }

@@ -9,7 +9,7 @@ use keyhole_protocol::terminal::CloseReason;
 
 use super::check::{covered_pod, kube_error, pick_container};
 use super::relay::{ExecInput, ExecIo, RelayContext, ToPod};
-use super::routes::{hello, instant_of};
+use super::routes::hello;
 use super::session::SessionCore;
 use super::ws;
 use crate::access::{ActiveGrant, Lease};
@@ -154,8 +154,11 @@ pub async fn start_session(
             grant.expires_at,
         ),
         lease: req.lease,
-        shutdown: state.shutdown.clone(),
-        core: SessionCore::new(now, instant_of(grant.expires_at), grant.idle_timeout),
+        core: SessionCore::new(
+            now,
+            crate::store::instant_of_unix(grant.expires_at),
+            grant.idle_timeout,
+        ),
         filter: hooks.filter(),
         recorder: hooks.recorder(),
         keepalive: state.terminal.keepalive,

@@ -26,26 +26,6 @@ impl Store {
         row.as_ref().map(grant_row).transpose()
     }
 
-    /// Grants, newest first: of one holder and/or in one state; at most `limit`.
-    pub async fn grants(
-        &self,
-        subject: Option<&str>,
-        state: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<GrantRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {GRANT_COLS} FROM grants \
-             WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR state = $2) \
-             ORDER BY starts_at DESC, id DESC LIMIT $3"
-        ))
-        .bind(subject)
-        .bind(state)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(grant_row).collect()
-    }
-
     /// Revokes an active grant. `false` when it was not active. `notify` (channel, payload)
     /// is sent inside the same transaction (PostgreSQL), so other replicas hear of the
     /// revocation exactly when it commits.

@@ -64,26 +64,6 @@ impl Store {
         row.as_ref().map(request_row).transpose()
     }
 
-    /// Requests, newest first: of one requester, and/or in one state; at most `limit`.
-    pub async fn requests(
-        &self,
-        requester: Option<&str>,
-        state: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<RequestRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {REQUEST_COLS} FROM access_requests \
-             WHERE ($1 IS NULL OR requester = $1) AND ($2 IS NULL OR state = $2) \
-             ORDER BY created_at DESC, id DESC LIMIT $3"
-        ))
-        .bind(requester)
-        .bind(state)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(request_row).collect()
-    }
-
     /// The reviews of a request, oldest first.
     pub async fn reviews(&self, request_id: &str) -> Result<Vec<ReviewRow>, StoreError> {
         let rows = sqlx::query(
