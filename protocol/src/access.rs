@@ -319,7 +319,7 @@ pub struct AccessEvent {
     pub at: i64,
 }
 
-/// One page of a list (`GET /api/requests`, `/api/grants`, `/api/sessions`): newest first.
+/// One page of a list (`GET /api/requests`, `/api/grants`, `/api/terminal-sessions`): newest first.
 /// Ask for the next page with `?cursor=<next_cursor>` (same scope and filters); `next_cursor`
 /// is `None` on the last page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

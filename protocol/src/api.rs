@@ -39,6 +39,21 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// Every role, in the order the UI lists them.
+    pub const ALL: [Role; 4] = [Role::Engineer, Role::Lead, Role::Auditor, Role::Admin];
+
+    /// The wire name (`engineer`, `lead`, `auditor`, `admin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Engineer => "engineer",
+            Role::Lead => "lead",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 /// `GET /api/me`: who is signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {

@@ -162,7 +162,7 @@ pub struct GrantPods {
     pub pods: Vec<PodSummary>,
 }
 
-/// `GET /api/sessions`: one terminal session as an overseer (or its user) sees it.
+/// `GET /api/terminal-sessions`: one terminal session as an overseer (or its user) sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// Session id (also `keyhole.dev/session-id` in the Kubernetes audit log).

@@ -88,3 +88,26 @@ impl IntoResponse for AppError {
 
 /// Result of an HTTP handler.
 pub type AppResult<T> = Result<T, AppError>;
+
+/// A JSON request body whose rejections (wrong content type, syntax, a missing or mistyped
+/// field) are our `{error, message}` 400s naming the problem, not axum's plain text.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(e) => Err(AppError::BadRequest(format!(
+                "invalid JSON body: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}

@@ -48,7 +48,7 @@ use crate::config::{Config, KubernetesConfig, OidcConfig};
 use crate::http::assets::WebAssets;
 use crate::policy::{Policy, PolicyHandle};
 use crate::state::AppState;
-use crate::store::{SessionStore, Store};
+use crate::store::{Store, WebSessionStore};
 
 /// Things that must live as long as the server (development stand-ins, policy reloader).
 struct Guards {
@@ -95,7 +95,7 @@ pub async fn run(
     let token = CancellationToken::new();
     let (state, _guards) = build_state(config, token.clone()).await?;
     let store = state.store.clone();
-    let deletion = tokio::spawn(delete_expired_sessions(SessionStore::new(store.clone())));
+    let deletion = tokio::spawn(delete_expired_sessions(WebSessionStore::new(store.clone())));
     let heartbeat = terminal::replicas::spawn_heartbeat(store.clone(), token.clone());
     let app = http::router(state);
     let addr = listener.local_addr()?;
@@ -236,7 +236,7 @@ impl RoleSource for PolicyHandle {
 }
 
 /// Removes expired sessions every five minutes.
-async fn delete_expired_sessions(sessions: SessionStore) {
+async fn delete_expired_sessions(sessions: WebSessionStore) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
         tick.tick().await;

@@ -459,7 +459,7 @@ async fn lists_filter_before_paging_and_page_every_row_exactly_once() {
     assert_eq!(distinct_ids(&active), mine_grants);
     let (_, first) = get(&mut bob, "/api/requests?scope=pending").await;
     assert_eq!(first["items"].as_array().unwrap().len(), 3, "{first}");
-    let sessions = all_pages(&mut bob, "/api/sessions?scope=all", 100).await;
+    let sessions = all_pages(&mut bob, "/api/terminal-sessions?scope=all", 100).await;
     assert_eq!(distinct_ids(&sessions), ["z-alice".to_owned()].into());
 
     // The auditor sees everything; paging returns every row once, newest first.
@@ -472,7 +472,7 @@ async fn lists_filter_before_paging_and_page_every_row_exactly_once() {
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
     let grants = all_pages(&mut carol, "/api/grants?scope=active", 500).await;
     assert_eq!(distinct_ids(&grants).len(), 2 + HIDDEN);
-    let sessions = all_pages(&mut carol, "/api/sessions?scope=all", 7).await;
+    let sessions = all_pages(&mut carol, "/api/terminal-sessions?scope=all", 7).await;
     assert_eq!(distinct_ids(&sessions).len(), 211);
     let mine = all_pages(&mut zed, "/api/requests?scope=mine", 500).await;
     assert_eq!(distinct_ids(&mine).len(), 2 * HIDDEN);
@@ -498,7 +498,10 @@ async fn lists_filter_before_paging_and_page_every_row_exactly_once() {
             "invalid cursor",
         ),
         ("/api/grants?cursor=%21%21".to_owned(), "invalid cursor"),
-        ("/api/sessions?cursor=bm9wZQ".to_owned(), "invalid cursor"),
+        (
+            "/api/terminal-sessions?cursor=bm9wZQ".to_owned(),
+            "invalid cursor",
+        ),
         (format!("/api/grants?cursor={cursor}"), "another list"),
         (
             format!("/api/requests?scope=all&cursor={cursor}"),
@@ -506,7 +509,10 @@ async fn lists_filter_before_paging_and_page_every_row_exactly_once() {
         ),
         ("/api/requests?limit=0".to_owned(), "from 1 to 500"),
         ("/api/grants?limit=501".to_owned(), "from 1 to 500"),
-        ("/api/sessions?limit=lots".to_owned(), "from 1 to 500"),
+        (
+            "/api/terminal-sessions?limit=lots".to_owned(),
+            "from 1 to 500",
+        ),
     ] {
         let (status, err) = get(&mut carol, &path).await;
         assert_eq!(status, 400, "{path}: {err}");

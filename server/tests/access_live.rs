@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use common::access::{Sse, create, create_ok, get, post, test_policy, webhook_receiver};
 use common::{Options, TestServer, user};
-use keyhole::access::{Access, Caller, GrantError, GrantEvent};
+use keyhole::access::{Access, GrantError, GrantEvent};
+use keyhole::auth::Caller;
 use keyhole::policy::{Policy, PolicyHandle};
 use keyhole_protocol::access::CreateRequest;
 use keyhole_protocol::api::Role;
@@ -193,6 +194,7 @@ fn caller(name: &str, groups: &[&str], roles: &[Role]) -> Caller {
         groups: groups.iter().map(|g| (*g).to_owned()).collect(),
         roles: roles.to_vec(),
         kube_user: format!("{name}@example.test"),
+        web_session: None,
     }
 }
 

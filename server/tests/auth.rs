@@ -90,7 +90,7 @@ async fn roles_for_lead_and_auditor() {
 async fn session_rows(s: &TestServer) -> i64 {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&s.db_url).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM web_sessions")
         .fetch_one(&pool)
         .await
         .unwrap();

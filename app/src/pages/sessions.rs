@@ -51,7 +51,7 @@ pub fn SessionsPage() -> impl IntoView {
             "mine"
         };
         let state = if open_only.get() { "open" } else { "any" };
-        let path = format!("/api/sessions?scope={scope}&state={state}");
+        let path = format!("/api/terminal-sessions?scope={scope}&state={state}");
         let n = pages.get();
         spawn_local(async move {
             match api::get_pages::<SessionInfo>(&path, n).await {

@@ -35,7 +35,6 @@ mod webhook;
 use std::sync::Arc;
 
 use keyhole_protocol::access::AccessEvent;
-use keyhole_protocol::api::Role;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -44,7 +43,7 @@ pub use lease::{Lease, LeaseConfig, LeaseEnd, LeaseSpec};
 pub use page::{DEFAULT_LIMIT as PAGE_DEFAULT_LIMIT, MAX_LIMIT as PAGE_MAX_LIMIT, PageQuery};
 pub use service::{AccessError, GrantScope, RequestScope};
 
-use crate::auth::session::CurrentUser;
+use crate::auth::Caller;
 use crate::policy::PolicyHandle;
 use crate::store::Store;
 
@@ -83,50 +82,6 @@ pub enum LiveEvent {
     /// Changes may have been missed (another replica's, while the connection that hears them
     /// was down): refetch.
     Resync,
-}
-
-/// Who is acting: the signed-in user as the access service needs them (built from the
-/// session, or directly in benchmarks and tests).
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// IdP subject.
-    pub subject: String,
-    /// E-mail (display only).
-    pub email: Option<String>,
-    /// Display name.
-    pub name: Option<String>,
-    /// IdP groups from the login token.
-    pub groups: Vec<String>,
-    /// UI roles from the policy.
-    pub roles: Vec<Role>,
-    /// The Kubernetes user name (`Impersonate-User`), fixed at login from the configured
-    /// claim and prefix. Self-approval and N-of-M are checked on it as well as on `subject`.
-    pub kube_user: String,
-}
-
-impl Caller {
-    /// `Impersonate-User`, as fixed at login.
-    pub fn kube_user(&self) -> &str {
-        &self.kube_user
-    }
-
-    /// Whether the caller holds `role`.
-    pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-}
-
-impl From<&CurrentUser> for Caller {
-    fn from(u: &CurrentUser) -> Self {
-        Caller {
-            subject: u.user.subject.clone(),
-            email: u.user.email.clone(),
-            name: u.user.name.clone(),
-            groups: u.user.groups.clone(),
-            roles: u.roles.clone(),
-            kube_user: u.user.kube_user.clone(),
-        }
-    }
 }
 
 impl Access {

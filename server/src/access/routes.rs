@@ -4,7 +4,6 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
@@ -15,11 +14,10 @@ use keyhole_protocol::access::{
 };
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
-use tower_sessions::Session;
 
 use super::{AccessError, Caller, GrantScope, LeaseSpec, LiveEvent, RequestScope};
-use crate::auth::session::CurrentUser;
-use crate::error::{AppError, AppResult};
+use crate::auth::FreshCaller;
+use crate::error::{AppError, AppResult, JsonBody};
 use crate::policy::ReviewDenied;
 use crate::state::AppState;
 
@@ -60,12 +58,6 @@ impl From<AccessError> for AppError {
     }
 }
 
-/// A JSON body whose parse errors are our `{error, message}` 400s.
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> AppResult<T> {
-    b.map(|Json(v)| v)
-        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
-}
-
 #[derive(Deserialize)]
 struct ScopeQuery {
     scope: Option<String>,
@@ -83,26 +75,22 @@ impl ScopeQuery {
     }
 }
 
-async fn profiles(State(s): State<AppState>, user: CurrentUser) -> Json<Vec<ProfileInfo>> {
-    Json(s.access.profiles(&Caller::from(&user)))
+async fn profiles(State(s): State<AppState>, caller: Caller) -> Json<Vec<ProfileInfo>> {
+    Json(s.access.profiles(&caller))
 }
 
 async fn create_request(
     State(s): State<AppState>,
-    user: CurrentUser,
-    b: Result<Json<CreateRequest>, JsonRejection>,
+    FreshCaller(caller): FreshCaller,
+    JsonBody(b): JsonBody<CreateRequest>,
 ) -> AppResult<(axum::http::StatusCode, Json<AccessRequest>)> {
-    user.require_fresh_groups(s.config.session.groups_max_age)?;
-    let req = s
-        .access
-        .create_request(&Caller::from(&user), &body(b)?)
-        .await?;
+    let req = s.access.create_request(&caller, &b).await?;
     Ok((axum::http::StatusCode::CREATED, Json(req)))
 }
 
 async fn list_requests(
     State(s): State<AppState>,
-    user: CurrentUser,
+    caller: Caller,
     Query(q): Query<ScopeQuery>,
 ) -> AppResult<Json<Page<AccessRequest>>> {
     let (scope, list) = match q.scope.as_deref().unwrap_or("mine") {
@@ -116,60 +104,46 @@ async fn list_requests(
         }
     };
     let page = q.page(list)?;
-    Ok(Json(
-        s.access
-            .list_requests(&Caller::from(&user), scope, &page)
-            .await?,
-    ))
+    Ok(Json(s.access.list_requests(&caller, scope, &page).await?))
 }
 
 async fn get_request(
     State(s): State<AppState>,
-    user: CurrentUser,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<AccessRequest>> {
-    Ok(Json(s.access.get_request(&Caller::from(&user), &id).await?))
+    Ok(Json(s.access.get_request(&caller, &id).await?))
 }
 
 async fn approve(
     State(s): State<AppState>,
-    user: CurrentUser,
+    FreshCaller(caller): FreshCaller,
     Path(id): Path<String>,
-    b: Result<Json<ReviewBody>, JsonRejection>,
+    JsonBody(b): JsonBody<ReviewBody>,
 ) -> AppResult<Json<AccessRequest>> {
-    user.require_fresh_groups(s.config.session.groups_max_age)?;
-    let b = body(b)?;
-    Ok(Json(
-        s.access
-            .approve(&Caller::from(&user), &id, &b.comment)
-            .await?,
-    ))
+    Ok(Json(s.access.approve(&caller, &id, &b.comment).await?))
 }
 
 async fn deny(
     State(s): State<AppState>,
-    user: CurrentUser,
+    FreshCaller(caller): FreshCaller,
     Path(id): Path<String>,
-    b: Result<Json<ReviewBody>, JsonRejection>,
+    JsonBody(b): JsonBody<ReviewBody>,
 ) -> AppResult<Json<AccessRequest>> {
-    user.require_fresh_groups(s.config.session.groups_max_age)?;
-    let b = body(b)?;
-    Ok(Json(
-        s.access.deny(&Caller::from(&user), &id, &b.comment).await?,
-    ))
+    Ok(Json(s.access.deny(&caller, &id, &b.comment).await?))
 }
 
 async fn cancel(
     State(s): State<AppState>,
-    user: CurrentUser,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<AccessRequest>> {
-    Ok(Json(s.access.cancel(&Caller::from(&user), &id).await?))
+    Ok(Json(s.access.cancel(&caller, &id).await?))
 }
 
 async fn list_grants(
     State(s): State<AppState>,
-    user: CurrentUser,
+    caller: Caller,
     Query(q): Query<ScopeQuery>,
 ) -> AppResult<Json<Page<Grant>>> {
     let (scope, list) = match q.scope.as_deref().unwrap_or("mine") {
@@ -182,29 +156,20 @@ async fn list_grants(
         }
     };
     let page = q.page(list)?;
-    Ok(Json(
-        s.access
-            .list_grants(&Caller::from(&user), scope, &page)
-            .await?,
-    ))
+    Ok(Json(s.access.list_grants(&caller, scope, &page).await?))
 }
 
 async fn revoke(
     State(s): State<AppState>,
-    user: CurrentUser,
+    caller: Caller,
     Path(id): Path<String>,
-    b: Result<Json<RevokeBody>, JsonRejection>,
+    JsonBody(b): JsonBody<RevokeBody>,
 ) -> AppResult<Json<Grant>> {
-    let b = body(b)?;
-    Ok(Json(
-        s.access
-            .revoke(&Caller::from(&user), &id, &b.reason)
-            .await?,
-    ))
+    Ok(Json(s.access.revoke(&caller, &id, &b.reason).await?))
 }
 
-async fn policy(State(s): State<AppState>, user: CurrentUser) -> AppResult<Json<PolicyView>> {
-    Ok(Json(s.access.policy_view(&Caller::from(&user))?))
+async fn policy(State(s): State<AppState>, caller: Caller) -> AppResult<Json<PolicyView>> {
+    Ok(Json(s.access.policy_view(&caller)?))
 }
 
 async fn openapi() -> Json<serde_json::Value> {
@@ -217,15 +182,13 @@ async fn openapi() -> Json<serde_json::Value> {
 /// lifetime is over.
 async fn events(
     State(s): State<AppState>,
-    user: CurrentUser,
-    session: Session,
+    caller: Caller,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let caller = Caller::from(&user);
     // The stream must not outlive the web session it was opened with: it ends at logout, at
     // the session's end, when the re-check finds the session gone, and at shutdown.
     let lease = s.access.lease(LeaseSpec {
-        web_session: session.id().map(|id| id.to_string()),
-        session_ends_at: Some(user.session_expires_at),
+        web_session: caller.web_session_id(),
+        session_ends_at: caller.session_ends_at(),
         ..Default::default()
     });
     let rx = s.access.live_events();

@@ -3,8 +3,10 @@
 //!
 //! - [`oidc`]: the relying party (discovery, authorize URL, code exchange,
 //!   ID token verification). The only module that imports `openidconnect`.
-//! - [`session`]: what a session holds, the [`session::CurrentUser`] extractor
-//!   and the CSRF guard for state-changing requests.
+//! - [`caller`]: [`Caller`], the signed-in user as every layer sees them (an extractor), and
+//!   [`FreshCaller`] for routes that decide access on the user's IdP groups.
+//! - [`web_session`]: what a web session (the browser's sign-in) holds, its idle and absolute
+//!   limits, and the CSRF guard for state-changing requests.
 //! - [`routes`]: `/auth/login`, `/auth/callback`, `/auth/logout`, `/api/me`.
 //!
 //! - [`ratelimit`]: failed logins per client address.
@@ -17,17 +19,20 @@
 //! key id), goes through one gate: one attempt at a time, and after a failure
 //! none until the backoff (1 s doubling to 30 s) has passed; success resets it.
 
+pub mod caller;
 pub mod oidc;
 pub mod ratelimit;
 pub mod routes;
-pub mod session;
 pub mod untrusted;
+pub mod web_session;
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use keyhole_protocol::api::Role;
 use tokio_util::sync::CancellationToken;
+
+pub use caller::{Caller, FreshCaller, WebSessionRef};
 
 use crate::config::OidcConfig;
 use oidc::Provider;

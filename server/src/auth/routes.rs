@@ -20,19 +20,20 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use super::Caller;
 use super::ratelimit::PeerIp;
-use super::session::{
-    CurrentUser, MAX_PENDING, PENDING_KEY, SessionUser, USER_KEY, apply_expiry, load_user,
-    pending_logins, safe_return_path,
-};
 use super::untrusted::{bounded, bounded_to};
+use super::web_session::{
+    MAX_PENDING, PENDING_KEY, USER_KEY, WebSessionUser, apply_expiry, load_user, pending_logins,
+    safe_return_path,
+};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// Routes under `/auth`.
 pub fn router() -> Router<AppState> {
     // `/auth/logout` is a POST and so passes the global CSRF guard
-    // (`auth::session::csrf_guard`, installed by `http::router`).
+    // (`auth::web_session::csrf_guard`, installed by `http::router`).
     Router::new()
         .route("/auth/login", get(login))
         .route("/auth/callback", get(callback))
@@ -234,7 +235,7 @@ async fn callback(
         .await
         .map_err(AppError::internal)?;
     let now = crate::store::now_unix();
-    let user = SessionUser {
+    let user = WebSessionUser {
         subject: identity.subject.clone(),
         email: identity.email.clone(),
         name: identity.name.clone(),
@@ -328,8 +329,11 @@ async fn logout(
 }
 
 /// The signed-in user, their roles and the CSRF token.
-async fn me(State(state): State<AppState>, user: CurrentUser) -> Json<Me> {
-    Json(me_of(&state, user))
+async fn me(State(state): State<AppState>, session: Session) -> AppResult<Json<Me>> {
+    let user = load_user(&session, &state)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    Ok(Json(me_of(&state, &session, &user)))
 }
 
 /// `/api/me` if signed in, plus the public server facts; 200 either way.
@@ -339,24 +343,27 @@ async fn session_info(
 ) -> AppResult<Json<SessionInfo>> {
     let me = load_user(&session, &state)
         .await?
-        .map(|user| me_of(&state, CurrentUser::new(user, &state)));
+        .map(|user| me_of(&state, &session, &user));
     Ok(Json(SessionInfo {
         me,
         server: server_info(&state),
     }))
 }
 
-fn me_of(state: &AppState, user: CurrentUser) -> Me {
+/// `/api/me` for a loaded web session: the caller, plus the session's CSRF token (which
+/// [`Caller`] does not carry, so that it never reaches a log line through it).
+fn me_of(state: &AppState, session: &Session, user: &WebSessionUser) -> Me {
+    let caller = Caller::of_web_session(user, session.id().map(|id| id.to_string()), state);
     Me {
-        subject: user.user.subject.clone(),
-        email: user.user.email.clone(),
-        name: user.user.name.clone(),
-        groups: user.user.groups.clone(),
-        roles: user.roles.clone(),
-        kube_user: user.user.kube_user.clone(),
-        csrf_token: user.user.csrf.clone(),
-        session_expires_at: user.session_expires_at,
-        idle_expires_at: user.idle_expires_at,
+        session_expires_at: caller.session_ends_at().unwrap_or(0),
+        idle_expires_at: user.idle_end(state),
+        subject: caller.subject,
+        email: caller.email,
+        name: caller.name,
+        groups: caller.groups,
+        roles: caller.roles,
+        kube_user: caller.kube_user,
+        csrf_token: user.csrf.clone(),
         dev_idp: state.auth.dev_idp,
     }
 }

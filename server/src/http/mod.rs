@@ -18,7 +18,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::SessionStore;
+use crate::store::WebSessionStore;
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
@@ -39,7 +39,7 @@ pub fn router(state: AppState) -> Router {
         // session's CSRF token and a same-origin Origin.
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::session::csrf_guard,
+            crate::auth::web_session::csrf_guard,
         ))
         .layer(session_layer(&state))
         .layer(middleware::from_fn_with_state(
@@ -53,9 +53,9 @@ pub fn router(state: AppState) -> Router {
 /// Browser sessions: our own cookie name (the IdP's cookies reach us too,
 /// since cookies ignore the port), HttpOnly, SameSite=Lax, Secure (browsers
 /// accept Secure cookies on http://127.0.0.1 as well), idle expiry.
-fn session_layer(state: &AppState) -> SessionManagerLayer<SessionStore> {
+fn session_layer(state: &AppState) -> SessionManagerLayer<WebSessionStore> {
     let idle = time::Duration::seconds(state.config.session.idle_timeout.as_secs() as i64);
-    SessionManagerLayer::new(SessionStore::new(state.store.clone()))
+    SessionManagerLayer::new(WebSessionStore::new(state.store.clone()))
         .with_name(state.config.session.cookie_name.clone())
         .with_http_only(true)
         .with_secure(true)

@@ -72,7 +72,7 @@ impl Store {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH) {
             let sql = format!(
-                "SELECT id FROM sessions WHERE expiry_date > $1 AND id IN ({})",
+                "SELECT id FROM web_sessions WHERE expiry_date > $1 AND id IN ({})",
                 placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(now);
@@ -96,7 +96,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         for chunk in ids.chunks(BATCH) {
             let sql = format!(
-                "UPDATE sessions SET expiry_date = $1 WHERE expiry_date > $2 \
+                "UPDATE web_sessions SET expiry_date = $1 WHERE expiry_date > $2 \
                  AND expiry_date < $1 AND id IN ({})",
                 placeholders(3, chunk.len())
             );

@@ -1,5 +1,5 @@
 //! The list queries behind the paged API lists (`GET /api/requests`, `/api/grants`,
-//! `/api/sessions`): every filter, including *who may see the row*, is in the SQL, before the
+//! `/api/terminal-sessions`): every filter, including *who may see the row*, is in the SQL, before the
 //! `LIMIT`, so a page is never cut short by rows the caller may not see; and pages are keyset
 //! pages, ordered by a stable key (time, then id, both descending) and continued after the last
 //! key of the previous page, so paging returns every row exactly once even while rows are added.

@@ -14,8 +14,8 @@ mod leases;
 mod lists;
 mod notify;
 mod replicas;
-mod sessions;
-mod terminal;
+mod terminal_sessions;
+mod web_sessions;
 
 pub use leases::GrantStatus;
 pub use lists::{After, ListFilter, Visible};
@@ -31,8 +31,8 @@ pub use access::{
     AccessEventRow, ApproveOutcome, GrantRow, NewRequest, RequestRow, ReviewRow, Reviewer,
 };
 pub use auth_events::AuthEvent;
-pub use sessions::SessionStore;
-pub use terminal::{NewTerminalSession, SessionListRow, TerminalSessionRow};
+pub use terminal_sessions::{NewTerminalSession, SessionListRow, TerminalSessionRow};
+pub use web_sessions::WebSessionStore;
 
 /// Which database the URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,23 +5,13 @@
 use keyhole_protocol::terminal::PodSummary;
 
 use crate::access::{ActiveGrant, GrantError};
-use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::kube::{UserKube, covers, summarize};
 use crate::policy::Capability;
-use crate::state::AppState;
 
-/// The caller's active grant `grant_id`, or a clear 4xx.
-pub async fn active_grant(
-    state: &AppState,
-    user: &CurrentUser,
-    grant_id: &str,
-) -> Result<ActiveGrant, AppError> {
-    state
-        .access
-        .active_grant(grant_id, &user.user.subject)
-        .await
-        .map_err(|e| match e {
+impl From<GrantError> for AppError {
+    fn from(e: GrantError) -> Self {
+        match e {
             // Someone else's grant is "not found" too: ids cannot be probed.
             GrantError::NotFound => AppError::NotFound("there is no such grant".into()),
             GrantError::Expired => AppError::Forbidden("the grant has expired".into()),
@@ -33,7 +23,8 @@ pub async fn active_grant(
                 tracing::error!(error = %e, "grant check failed");
                 AppError::Unavailable("the grant cannot be checked right now".into())
             }
-        })
+        }
+    }
 }
 
 /// 403 unless the grant allows `cap`.

@@ -10,20 +10,21 @@
 //!   cancel-safe flush); `to_pod.rs`: its write side toward the pod (polled, never awaited).
 //! - `relay.rs`: the one `select!` loop per session; transport-free.
 //! - `replicas.rs`: this process's heartbeat; session rows closed at stop or after a crash.
-//! - `sessions.rs`: the session list (`GET /api/sessions`).
-//! - `session.rs`: the session core (timers, line tracking, control parsing); no I/O.
+//! - `list.rs`: the terminal-session list (`GET /api/terminal-sessions`).
+//! - `core.rs`: [`core::TerminalCore`], a terminal session's pure core (timers, line
+//!   tracking, control parsing); no I/O.
 //! - `hooks.rs`: the seams: [`LineFilter`] (command filter) and [`Recorder`].
 //!
 //! The wire protocol is `keyhole_protocol::terminal`; see docs/terminal.md.
 
 mod check;
+pub mod core;
 mod hooks;
+mod list;
 mod outbox;
 pub mod relay;
 pub mod replicas;
 pub mod routes;
-pub mod session;
-mod sessions;
 mod start;
 mod to_pod;
 mod ws;

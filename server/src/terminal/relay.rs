@@ -22,9 +22,9 @@ use keyhole_protocol::terminal::{
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
+use super::core::{TerminalCore, TimerAction};
 use super::hooks::{LineFilter, Recorder};
 use super::outbox::Outbox;
-use super::session::{SessionCore, TimerAction};
 pub use super::to_pod::{ExecInput, INPUT_STALL, PodQueue, ToPod};
 use crate::access::Lease;
 
@@ -80,7 +80,7 @@ pub struct RelayContext {
     /// a failed re-check or shutdown (`access::lease`).
     pub lease: Lease,
     /// The session's clock and counters.
-    pub core: SessionCore,
+    pub core: TerminalCore,
     /// The command filter.
     pub filter: Box<dyn LineFilter>,
     /// The recorder.

@@ -67,7 +67,7 @@ fn rig(stdin_room: usize, grant_left: Duration, idle: Option<Duration>) -> Rig {
             expires_at: 0,
         },
         lease,
-        core: SessionCore::new(now, now + grant_left, idle),
+        core: TerminalCore::new(now, now + grant_left, idle),
         filter: Box::new(AllowAll),
         recorder: Box::new(NoRecorder),
         keepalive: Duration::from_secs(30),

@@ -6,7 +6,7 @@
 //!   WebSocket. Session, Origin, grant, capability and pod are all checked **before** the
 //!   upgrade (a refusal is a plain 4xx JSON response, never a 101), and the exec is opened
 //!   before the upgrade too, so a Kubernetes denial is also a clear HTTP error;
-//! - `GET /api/sessions?scope=&state=`: terminal sessions (`sessions.rs`).
+//! - `GET /api/terminal-sessions?scope=&state=`: terminal sessions (`list.rs`).
 
 use axum::Json;
 use axum::Router;
@@ -20,12 +20,11 @@ use futures::{AsyncReadExt, StreamExt};
 use keyhole_protocol::terminal::{GrantPods, MAX_CLIENT_FRAME, ServerMsg};
 use kube::api::LogParams;
 use serde::Deserialize;
-use tower_sessions::Session;
 
-use super::check::{active_grant, covered_pod, kube_error, pick_container, require_capability};
+use super::check::{covered_pod, kube_error, pick_container, require_capability};
 use super::start::{StartRequest, start_session};
 use crate::access::LeaseSpec;
-use crate::auth::session::CurrentUser;
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::http::security::require_origin;
 use crate::policy::Capability;
@@ -37,15 +36,21 @@ pub fn api_router() -> Router<AppState> {
         .route("/grants/{grant}/pods", get(list_pods))
         .route("/grants/{grant}/pods/{ns}/{pod}/logs", get(logs))
         .route("/grants/{grant}/pods/{ns}/{pod}/terminal", get(terminal))
-        .route("/sessions", get(super::sessions::list_sessions))
+        .route(
+            "/terminal-sessions",
+            get(super::list::list_terminal_sessions),
+        )
 }
 
 async fn list_pods(
     State(state): State<AppState>,
-    user: CurrentUser,
+    caller: Caller,
     Path(grant_id): Path<String>,
 ) -> AppResult<Json<GrantPods>> {
-    let grant = active_grant(&state, &user, &grant_id).await?;
+    let grant = state
+        .access
+        .active_grant(&grant_id, &caller.subject)
+        .await?;
     let request_id = format!("list-{}", uuid::Uuid::new_v4());
     let kube = state
         .terminal
@@ -76,16 +81,16 @@ struct LogsQuery {
 
 async fn logs(
     State(state): State<AppState>,
-    user: CurrentUser,
+    caller: Caller,
     Path((grant_id, ns, pod)): Path<(String, String, String)>,
     Query(q): Query<LogsQuery>,
-    session: Session,
 ) -> AppResult<Response> {
     // Taken before the check, so a revocation between check and stream is not missed.
-    let mut lease = state
+    let mut lease = state.access.lease(stream_lease(&caller, &grant_id, true));
+    let grant = state
         .access
-        .lease(stream_lease(&user, &session, &grant_id, true));
-    let grant = active_grant(&state, &user, &grant_id).await?;
+        .active_grant(&grant_id, &caller.subject)
+        .await?;
     require_capability(&grant, Capability::Logs)?;
     let request_id = format!("logs-{}", uuid::Uuid::new_v4());
     let kube = state
@@ -146,21 +151,21 @@ struct TerminalQuery {
 
 async fn terminal(
     State(state): State<AppState>,
-    user: CurrentUser,
+    caller: Caller,
     headers: HeaderMap,
     Path((grant_id, ns, pod)): Path<(String, String, String)>,
     Query(q): Query<TerminalQuery>,
     ws: WebSocketUpgrade,
-    session: Session,
 ) -> AppResult<Response> {
     // A WebSocket upgrade is a GET, so the CSRF guard does not cover it: without this check
     // any site could open a shell with the user's cookie (cross-site WebSocket hijacking).
     require_origin(&headers, &state.config.public_origin())?;
     // Taken before the check, so a revocation between check and upgrade is not missed.
-    let lease = state
+    let lease = state.access.lease(stream_lease(&caller, &grant_id, true));
+    let grant = state
         .access
-        .lease(stream_lease(&user, &session, &grant_id, true));
-    let grant = active_grant(&state, &user, &grant_id).await?;
+        .active_grant(&grant_id, &caller.subject)
+        .await?;
     require_capability(&grant, Capability::Exec)?;
     if !grant.interactive {
         return Err(AppError::Forbidden(format!(
@@ -171,7 +176,7 @@ async fn terminal(
     let session = start_session(
         &state,
         StartRequest {
-            user: &user,
+            caller: &caller,
             grant,
             lease,
             namespace: &ns,
@@ -191,20 +196,15 @@ async fn terminal(
     Ok(ws.on_upgrade(move |socket| session.run(socket)))
 }
 
-/// The lease of a stream that `user` opens under `grant_id` from the web session `session`;
+/// The lease of a stream that `caller` opens under `grant_id` from their web session;
 /// an `activity` stream (a terminal, a followed log) keeps the web session from idling out
 /// while it is open.
-fn stream_lease(
-    user: &CurrentUser,
-    session: &Session,
-    grant_id: &str,
-    activity: bool,
-) -> LeaseSpec {
+fn stream_lease(caller: &Caller, grant_id: &str, activity: bool) -> LeaseSpec {
     LeaseSpec {
-        grant: Some((grant_id.to_owned(), user.user.subject.clone())),
+        grant: Some((grant_id.to_owned(), caller.subject.clone())),
         grant_expires_at: None,
-        web_session: session.id().map(|id| id.to_string()),
-        session_ends_at: Some(user.session_expires_at),
+        web_session: caller.web_session_id(),
+        session_ends_at: caller.session_ends_at(),
         keeps_session_alive: activity,
     }
 }

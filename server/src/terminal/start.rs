@@ -8,12 +8,12 @@ use axum::extract::ws::WebSocket;
 use keyhole_protocol::terminal::CloseReason;
 
 use super::check::{covered_pod, kube_error, pick_container};
+use super::core::TerminalCore;
 use super::relay::{ExecInput, ExecIo, RelayContext, ToPod};
 use super::routes::hello;
-use super::session::SessionCore;
 use super::ws;
 use crate::access::{ActiveGrant, Lease};
-use crate::auth::session::CurrentUser;
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::kube::{ExecError, ExecParams, ExecTty, ExecWriter};
 use crate::state::AppState;
@@ -22,7 +22,7 @@ use crate::store::{NewTerminalSession, Store};
 /// What the route hands over.
 pub struct StartRequest<'a> {
     /// The caller.
-    pub user: &'a CurrentUser,
+    pub caller: &'a Caller,
     /// Their checked grant (allows exec, interactive).
     pub grant: ActiveGrant,
     /// The stream's lease, taken before the grant check (so no revocation is missed).
@@ -121,7 +121,7 @@ pub async fn start_session(
         .map_err(|ExecError::Api(e)| kube_error(&grant, e))?;
     let row = NewTerminalSession {
         id: &session_id,
-        subject: &req.user.user.subject,
+        subject: &req.caller.subject,
         kube_user: &grant.kube_user,
         grant_id: &grant.id,
         namespace: req.namespace,
@@ -154,7 +154,7 @@ pub async fn start_session(
             grant.expires_at,
         ),
         lease: req.lease,
-        core: SessionCore::new(
+        core: TerminalCore::new(
             now,
             crate::store::instant_of_unix(grant.expires_at),
             grant.idle_timeout,

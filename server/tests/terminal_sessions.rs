@@ -1,4 +1,4 @@
-//! `GET /api/sessions`: who sees which terminal sessions, and how a session's row follows it
+//! `GET /api/terminal-sessions`: who sees which terminal sessions, and how a session's row follows it
 //! (open → ended with its reason and byte counts; a revoked grant's session is no longer live).
 
 mod common;
@@ -26,7 +26,7 @@ async fn open(ts: &TestServer, b: &Browser, grant: &str) -> WsStream {
 }
 
 async fn sessions(b: &mut Browser, query: &str) -> Vec<Value> {
-    let (status, body) = get(b, &format!("/api/sessions{query}")).await;
+    let (status, body) = get(b, &format!("/api/terminal-sessions{query}")).await;
     assert_eq!(status, 200, "{body}");
     body["items"].as_array().expect("a list").clone()
 }
@@ -99,7 +99,7 @@ async fn who_sees_which_sessions_and_how_they_end() {
     assert_eq!(s["can_revoke"], false);
     // Erin is an engineer like Alice: none of her own, and nobody else's.
     assert!(sessions(&mut erin, "").await.is_empty());
-    let (status, _) = get(&mut erin, "/api/sessions?scope=all").await;
+    let (status, _) = get(&mut erin, "/api/terminal-sessions?scope=all").await;
     assert_eq!(status, 403);
 
     // Alice exits: the row says so, with what went through.

@@ -1,4 +1,4 @@
-//! `GET /api/sessions?scope=mine|all&state=open|any&cursor=…&limit=…`: one page of terminal
+//! `GET /api/terminal-sessions?scope=mine|all&state=open|any&cursor=…&limit=…`: one page of terminal
 //! sessions, newest first (100 by default, at most 500; `next_cursor` names the next page).
 //! `mine` (default): the caller's own. `all`: every session the caller oversees, by the
 //! same rule as requests and grants (their own, approvers of the grant's profile, auditors,
@@ -13,8 +13,8 @@ use keyhole_protocol::api::Role;
 use keyhole_protocol::terminal::SessionInfo;
 use serde::Deserialize;
 
-use crate::access::{Access, Caller, PageQuery};
-use crate::auth::session::CurrentUser;
+use crate::access::{Access, PageQuery};
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{ListFilter, SessionListRow, Visible, now_unix};
@@ -31,12 +31,11 @@ pub struct SessionsQuery {
     limit: Option<String>,
 }
 
-pub(super) async fn list_sessions(
+pub(super) async fn list_terminal_sessions(
     State(state): State<AppState>,
-    user: CurrentUser,
+    caller: Caller,
     Query(q): Query<SessionsQuery>,
 ) -> AppResult<Json<Page<SessionInfo>>> {
-    let caller = Caller::from(&user);
     let all = match q.scope.as_deref().unwrap_or("mine") {
         "mine" => false,
         "all" => true,

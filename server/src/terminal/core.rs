@@ -48,7 +48,7 @@ pub struct InputOutcome {
 
 /// One session's state.
 #[derive(Debug)]
-pub struct SessionCore {
+pub struct TerminalCore {
     /// When the session started (recorder times are relative to it).
     started: Instant,
     /// When the grant ends.
@@ -67,7 +67,7 @@ pub struct SessionCore {
     line: LineTracker,
 }
 
-impl SessionCore {
+impl TerminalCore {
     /// A session starting `now` under a grant that ends at `expires`.
     pub fn new(now: Instant, expires: Instant, idle_timeout: Option<Duration>) -> Self {
         Self {
@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn timers_warn_then_expire() {
         let t0 = Instant::now();
-        let mut s = SessionCore::new(t0, t0 + Duration::from_secs(300), None);
+        let mut s = TerminalCore::new(t0, t0 + Duration::from_secs(300), None);
         assert_eq!(s.next_timer(), (t0 + Duration::from_secs(240), Timer::Warn));
         let a = s.fire(Timer::Warn, t0 + Duration::from_secs(240));
         assert_eq!(
@@ -281,7 +281,7 @@ mod tests {
     #[test]
     fn short_grant_warns_at_once() {
         let t0 = Instant::now();
-        let s = SessionCore::new(t0, t0 + Duration::from_secs(10), None);
+        let s = TerminalCore::new(t0, t0 + Duration::from_secs(10), None);
         assert_eq!(s.next_timer(), (t0, Timer::Warn));
     }
 
@@ -289,7 +289,7 @@ mod tests {
     fn idle_deadline_moves_with_activity() {
         let t0 = Instant::now();
         let idle = Duration::from_secs(10);
-        let mut s = SessionCore::new(t0, t0 + Duration::from_secs(3600), Some(idle));
+        let mut s = TerminalCore::new(t0, t0 + Duration::from_secs(3600), Some(idle));
         s.warned = true;
         assert_eq!(s.next_timer(), (t0 + idle, Timer::Idle));
         s.on_output(t0 + Duration::from_secs(5), 3);
@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn filter_sees_lines_and_blocks_enter() {
         let t0 = Instant::now();
-        let mut s = SessionCore::new(t0, t0 + Duration::from_secs(3600), None);
+        let mut s = TerminalCore::new(t0, t0 + Duration::from_secs(3600), None);
         let mut f = BlockRm(Vec::new());
         let out = s.on_input(t0, b"ls -l\r", &mut f);
         assert_eq!(out.forward, b"ls -l\r");
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn control_frames() {
         let t0 = Instant::now();
-        let s = SessionCore::new(t0, t0, None);
+        let s = TerminalCore::new(t0, t0, None);
         assert_eq!(
             s.parse_control(r#"{"type":"resize","cols":100,"rows":30}"#),
             Ok(ClientMsg::Resize {

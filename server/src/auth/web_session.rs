@@ -1,7 +1,8 @@
-//! What a browser session holds, the [`CurrentUser`] extractor, and the CSRF
-//! guard for state-changing requests.
+//! The web session: what a browser's sign-in holds ([`WebSessionUser`]), its sliding idle
+//! timeout and absolute lifetime, and the CSRF guard for state-changing requests. (A *terminal
+//! session* is something else: `terminal::list`, table `terminal_sessions`.)
 //!
-//! Sessions are `tower-sessions` records in our database (they survive a
+//! Web sessions are `tower-sessions` records in our database (they survive a
 //! restart). The idle timeout slides: an authenticated request re-saves the
 //! session (at most about once a minute, see [`touch_interval`]), which moves the
 //! record's expiry and the cookie's `Max-Age` to `now + idle`. The absolute
@@ -12,10 +13,8 @@ use std::collections::BTreeMap;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::Method;
-use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use keyhole_protocol::api::Role;
 use serde::{Deserialize, Serialize};
 use tower_sessions::{Expiry, Session};
 
@@ -35,7 +34,7 @@ pub const PENDING_TTL_SECS: i64 = 600;
 
 /// The signed-in user as stored in the session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionUser {
+pub struct WebSessionUser {
     /// IdP subject.
     pub subject: String,
     /// E-mail address.
@@ -60,82 +59,17 @@ pub struct SessionUser {
     pub last_seen: i64,
 }
 
-impl SessionUser {
+impl WebSessionUser {
     /// Unix seconds when the session ends at the latest (absolute lifetime).
     pub fn absolute_end(&self, state: &AppState) -> i64 {
         self.login_at + state.config.session.absolute_lifetime.as_secs() as i64
     }
 
     /// Unix seconds when the idle timeout ends the session unless it is used again
-    /// (never after [`SessionUser::absolute_end`]).
+    /// (never after [`WebSessionUser::absolute_end`]).
     pub fn idle_end(&self, state: &AppState) -> i64 {
         (self.last_seen + state.config.session.idle_timeout.as_secs() as i64)
             .min(self.absolute_end(state))
-    }
-}
-
-/// The caller of an authenticated route. Extracting it answers 401 when there
-/// is no valid session.
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    /// Session data.
-    pub user: SessionUser,
-    /// UI roles from the current policy.
-    pub roles: Vec<Role>,
-    /// Unix seconds when the session ends at the latest.
-    pub session_expires_at: i64,
-    /// Unix seconds when the idle timeout ends the session unless it is used again.
-    pub idle_expires_at: i64,
-}
-
-impl CurrentUser {
-    /// The caller for a loaded session user: roles from the current policy, and
-    /// when the session ends.
-    pub fn new(user: SessionUser, state: &AppState) -> CurrentUser {
-        let roles = state.auth.roles_for(&user.groups);
-        CurrentUser {
-            session_expires_at: user.absolute_end(state),
-            idle_expires_at: user.idle_end(state),
-            user,
-            roles,
-        }
-    }
-
-    /// The name Kubernetes sees (`Impersonate-User`), fixed at login.
-    pub fn kube_user(&self) -> &str {
-        &self.user.kube_user
-    }
-
-    /// `true` if the user holds `role`.
-    pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-
-    /// 401 when the session's IdP groups are older than `max_age`: deciding access on them
-    /// needs a fresh sign-in, which re-reads them from the IdP (and is invisible to a user
-    /// whose IdP session is still open). Used by the routes that request, approve or deny.
-    pub fn require_fresh_groups(&self, max_age: std::time::Duration) -> Result<(), AppError> {
-        let age = crate::store::now_unix().saturating_sub(self.user.login_at);
-        if age > max_age.as_secs() as i64 {
-            return Err(AppError::Unauthenticated);
-        }
-        Ok(())
-    }
-
-    /// 403 unless the user holds one of `roles`.
-    pub fn require_any(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.iter().any(|r| self.has(*r)) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "this needs the role {}; your IdP groups do not grant it",
-                roles
-                    .iter()
-                    .map(|r| format!("{r:?}").to_lowercase())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            )))
-        }
     }
 }
 
@@ -148,7 +82,7 @@ pub fn touch_interval(idle: std::time::Duration) -> i64 {
 
 /// Sets the session record's (and cookie's) expiry: the idle end, capped by the
 /// absolute lifetime.
-pub fn apply_expiry(session: &Session, user: &SessionUser, state: &AppState) {
+pub fn apply_expiry(session: &Session, user: &WebSessionUser, state: &AppState) {
     let at = time::OffsetDateTime::from_unix_timestamp(user.idle_end(state))
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
     session.set_expiry(Some(Expiry::AtDateTime(at)));
@@ -161,8 +95,8 @@ pub fn apply_expiry(session: &Session, user: &SessionUser, state: &AppState) {
 pub async fn load_user(
     session: &Session,
     state: &AppState,
-) -> Result<Option<SessionUser>, AppError> {
-    let user: Option<SessionUser> = session.get(USER_KEY).await.map_err(AppError::internal)?;
+) -> Result<Option<WebSessionUser>, AppError> {
+    let user: Option<WebSessionUser> = session.get(USER_KEY).await.map_err(AppError::internal)?;
     let Some(mut user) = user else {
         return Ok(None);
     };
@@ -183,23 +117,6 @@ pub async fn load_user(
         apply_expiry(session, &user, state);
     }
     Ok(Some(user))
-}
-
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, msg)| AppError::internal(anyhow::anyhow!(msg)))?;
-        let user = load_user(&session, state)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        Ok(CurrentUser::new(user, state))
-    }
 }
 
 /// Middleware for state-changing requests (anything but GET/HEAD/OPTIONS):

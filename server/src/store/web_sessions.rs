@@ -8,13 +8,13 @@ use tower_sessions::session_store::{self, ExpiredDeletion};
 
 use super::{Store, now_unix};
 
-/// `tower_sessions::SessionStore` backed by the `sessions` table.
+/// `tower_sessions::SessionStore` backed by the `web_sessions` table.
 #[derive(Clone, Debug)]
-pub struct SessionStore {
+pub struct WebSessionStore {
     store: Store,
 }
 
-impl SessionStore {
+impl WebSessionStore {
     /// Wraps the store.
     pub fn new(store: Store) -> Self {
         Self { store }
@@ -26,14 +26,14 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
 }
 
 #[async_trait]
-impl session_store::SessionStore for SessionStore {
+impl session_store::SessionStore for WebSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // Ids are 128-bit random; on the astronomically unlikely collision,
         // draw again rather than overwrite someone else's session.
         loop {
             let data = serde_json::to_string(&record.data).map_err(backend)?;
             let inserted = sqlx::query(
-                "INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO web_sessions (id, data, expiry_date) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
             )
             .bind(record.id.to_string())
             .bind(data)
@@ -55,7 +55,7 @@ impl session_store::SessionStore for SessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         sqlx::query(
-            "UPDATE sessions SET data = $2, expiry_date = $3 WHERE id = $1 AND expiry_date > $4",
+            "UPDATE web_sessions SET data = $2, expiry_date = $3 WHERE id = $1 AND expiry_date > $4",
         )
         .bind(record.id.to_string())
         .bind(data)
@@ -69,7 +69,7 @@ impl session_store::SessionStore for SessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
+            "SELECT data, expiry_date FROM web_sessions WHERE id = $1 AND expiry_date > $2",
         )
         .bind(id.to_string())
         .bind(now_unix())
@@ -87,7 +87,7 @@ impl session_store::SessionStore for SessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
+        sqlx::query("DELETE FROM web_sessions WHERE id = $1")
             .bind(id.to_string())
             .execute(self.store.pool())
             .await
@@ -97,9 +97,9 @@ impl session_store::SessionStore for SessionStore {
 }
 
 #[async_trait]
-impl ExpiredDeletion for SessionStore {
+impl ExpiredDeletion for WebSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE expiry_date <= $1")
+        sqlx::query("DELETE FROM web_sessions WHERE expiry_date <= $1")
             .bind(now_unix())
             .execute(self.store.pool())
             .await
