@@ -26,6 +26,7 @@ pub mod auth;
 pub mod config;
 #[cfg(feature = "dev")]
 pub mod dev;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod kube;

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use keyhole::access::ActiveGrant;
+use keyhole::domain::{Grant, GrantState};
 use keyhole::kube::{ExecParams, KubeGateway};
 use kube::api::LogParams;
 
@@ -50,8 +50,8 @@ async fn mock_api() -> (String, Seen) {
     (url, seen)
 }
 
-fn grant() -> ActiveGrant {
-    ActiveGrant {
+fn grant() -> Grant {
+    Grant {
         id: "grant-1".into(),
         request_id: "request-1".into(),
         subject: "devidp-alice".into(),
@@ -68,6 +68,12 @@ fn grant() -> ActiveGrant {
         idle_timeout: None,
         exec_command: vec!["sh".into()],
         interactive: true,
+        holder_email: None,
+        holder_name: None,
+        state: GrantState::Active,
+        ended_at: None,
+        revoked_by: None,
+        revoke_reason: None,
     }
 }
 

@@ -3,7 +3,6 @@
 //! revocation, and a record of every step.
 //!
 //! # Layout
-//! - `model.rs`: the request and grant state machines (pure, tested exhaustively).
 //! - `service.rs`: creating and listing requests, profiles, the policy view;
 //!   `review.rs`: approve, deny, cancel, revoke; `view.rs`: who may see what, and rows → API
 //!   types. These are the operations, independent of HTTP, with the narrow [`AccessError`].
@@ -22,7 +21,6 @@ mod events;
 mod fanout;
 mod grant;
 pub mod lease;
-pub mod model;
 mod openapi;
 mod page;
 mod review;
@@ -38,7 +36,7 @@ use keyhole_protocol::access::AccessEvent;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-pub use grant::{ActiveGrant, GrantError, GrantEvent};
+pub use grant::{GrantError, GrantEvent};
 pub use lease::{Lease, LeaseConfig, LeaseEnd, LeaseSpec};
 pub use page::{DEFAULT_LIMIT as PAGE_DEFAULT_LIMIT, MAX_LIMIT as PAGE_MAX_LIMIT, PageQuery};
 pub use service::{AccessError, GrantScope, RequestScope};

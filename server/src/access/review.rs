@@ -8,10 +8,10 @@
 
 use keyhole_protocol::access::{AccessEventKind, AccessRequest, Grant, GrantState, RequestState};
 
-use super::model::{GrantAction, RequestAction, grant_transition, request_transition};
 use super::service::{AccessError, GrantScope, build_grant, check_text};
 use super::view::{effective_state, grant_view, may_revoke};
 use super::{Access, Caller, GrantEvent};
+use crate::domain::lifecycle::{GrantAction, RequestAction, grant_transition, request_transition};
 use crate::policy::{Policy, ReviewDenied};
 use crate::store::{AccessEventRow, ApproveOutcome, RequestRow, Reviewer, now_unix};
 use keyhole_protocol::api::Role;
@@ -245,7 +245,7 @@ impl Access {
         page.finish(
             rows,
             |g| (g.starts_at, g.id.as_str()),
-            |g| grant_view(&policy, caller, g, now),
+            |g| Ok(grant_view(&policy, caller, g, now)),
         )
     }
 
@@ -266,12 +266,7 @@ impl Access {
         }
         let reason = check_text("reason", reason, true)?;
         let now = now_unix();
-        let state = GrantState::parse(&grant.state).unwrap_or(GrantState::Expired);
-        let state = if state == GrantState::Active && grant.expires_at <= now {
-            GrantState::Expired
-        } else {
-            state
-        };
+        let state = grant.state_at(now);
         grant_transition(state, GrantAction::Revoke)
             .map_err(|_| AccessError::GrantNotActive(state.as_str().into()))?;
         let store = &self.inner.store;
@@ -286,8 +281,9 @@ impl Access {
             .revoke_grant(id, &caller.subject, &reason, now, &grant.request_id, notify)
             .await?
         {
-            let now_state = store.grant(id).await?.map(|g| g.state).unwrap_or_default();
-            return Err(AccessError::GrantNotActive(now_state));
+            let now_state = store.grant(id).await?.map(|g| g.state_at(now));
+            let now_state = now_state.unwrap_or(GrantState::Expired);
+            return Err(AccessError::GrantNotActive(now_state.as_str().into()));
         }
         self.publish_grant_end(ended);
         let req = self.load(&grant.request_id).await?;
@@ -299,6 +295,6 @@ impl Access {
             Some((caller.subject.clone(), reason)),
         );
         let updated = store.grant(id).await?.ok_or(AccessError::GrantNotFound)?;
-        grant_view(&policy, caller, updated, now)
+        Ok(grant_view(&policy, caller, updated, now))
     }
 }

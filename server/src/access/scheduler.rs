@@ -47,7 +47,7 @@ impl Access {
                 None,
             );
         }
-        let notify = |g: &crate::store::GrantRow| {
+        let notify = |g: &crate::domain::Grant| {
             self.grant_end_notification(&GrantEvent::Expired {
                 grant_id: g.id.clone(),
             })

@@ -12,10 +12,9 @@ use keyhole_protocol::access::{
 use keyhole_protocol::api::Role;
 
 use super::{Access, Caller, PageQuery};
+use crate::domain::{Grant, GrantState};
 use crate::policy::{DenyReason, Policy, Profile, RequestDecision, RequestInput, ReviewDenied};
-use crate::store::{
-    AccessEventRow, GrantRow, ListFilter, NewRequest, StoreError, Visible, now_unix,
-};
+use crate::store::{AccessEventRow, ListFilter, NewRequest, StoreError, Visible, now_unix};
 
 /// Longest reason, comment or revocation reason, in characters.
 pub const MAX_TEXT: usize = 1000;
@@ -114,8 +113,8 @@ fn is_k8s_name(s: &str) -> bool {
 
 /// The grant a request yields when approved at `now`: a snapshot of the profile, so later
 /// policy edits never widen (or silently change) a live grant.
-pub(super) fn build_grant(profile: &Profile, req: &NewRequest, now: i64) -> GrantRow {
-    GrantRow {
+pub(super) fn build_grant(profile: &Profile, req: &NewRequest, now: i64) -> Grant {
+    Grant {
         id: uuid::Uuid::new_v4().to_string(),
         request_id: req.id.clone(),
         subject: req.requester.clone(),
@@ -126,20 +125,15 @@ pub(super) fn build_grant(profile: &Profile, req: &NewRequest, now: i64) -> Gran
         kubernetes_groups: profile.kubernetes_groups.clone(),
         namespaces: profile.namespaces.clone(),
         pod_selector: profile.pod_selector.clone(),
-        pod_namespace: req.pod_namespace.clone(),
-        pod_name: req.pod_name.clone(),
-        capabilities: profile
-            .capabilities
-            .iter()
-            .map(|c| c.as_str().to_owned())
-            .collect(),
+        pod: req.pod_namespace.clone().zip(req.pod_name.clone()),
+        capabilities: profile.capabilities,
         reason: req.reason.clone(),
-        idle_timeout_seconds: profile.idle_timeout.map(|d| d.as_secs() as i64),
+        idle_timeout: profile.idle_timeout,
         exec_command: profile.exec.command.clone(),
         interactive: profile.exec.interactive,
         starts_at: now,
         expires_at: now.saturating_add(req.duration_seconds),
-        state: "active".into(),
+        state: GrantState::Active,
         ended_at: None,
         revoked_by: None,
         revoke_reason: None,

@@ -5,14 +5,15 @@
 //! request and grant ids cannot be probed.
 
 use keyhole_protocol::access::{
-    AccessRequest, Grant, GrantState, Person, PodRef, RequestState, Review, Verdict,
+    self as wire, AccessRequest, GrantState, Person, PodRef, RequestState, Review, Verdict,
 };
 use keyhole_protocol::api::Role;
 
 use super::service::AccessError;
 use super::{Access, Caller};
+use crate::domain::Grant;
 use crate::policy::Policy;
-use crate::store::{GrantRow, RequestRow, StoreError, now_unix};
+use crate::store::{RequestRow, StoreError, now_unix};
 
 /// Whether `caller` may see things of `owner` under `profile`.
 pub(super) fn may_see(policy: &Policy, caller: &Caller, owner: &str, profile: &str) -> bool {
@@ -68,15 +69,6 @@ pub(super) fn effective_state(row: &RequestRow, now: i64) -> Result<RequestState
     })
 }
 
-fn grant_state(row: &GrantRow, now: i64) -> Result<GrantState, StoreError> {
-    let state = GrantState::parse(&row.state)
-        .ok_or_else(|| StoreError::Corrupt(format!("grant state {:?}", row.state)))?;
-    Ok(match state {
-        GrantState::Active if row.expires_at <= now => GrantState::Expired,
-        s => s,
-    })
-}
-
 impl Access {
     /// A request that must exist.
     pub(super) async fn load(&self, id: &str) -> Result<RequestRow, AccessError> {
@@ -106,7 +98,7 @@ impl Access {
         caller: &Caller,
         policy: &Policy,
         id: &str,
-    ) -> Result<GrantRow, AccessError> {
+    ) -> Result<Grant, AccessError> {
         match self.inner.store.grant(id).await? {
             Some(g) if may_see(policy, caller, &g.subject, &g.profile) => Ok(g),
             _ => Err(AccessError::GrantNotFound),
@@ -147,9 +139,7 @@ impl Access {
         Ok(AccessRequest {
             can_cancel: pending && n.requester == caller.subject,
             can_review,
-            grant: grant
-                .map(|g| grant_view(policy, caller, g, now))
-                .transpose()?,
+            grant: grant.map(|g| grant_view(policy, caller, g, now)),
             reviews: reviews
                 .into_iter()
                 .map(|r| Review {
@@ -191,19 +181,11 @@ impl Access {
 }
 
 /// The API view of a grant.
-pub(super) fn grant_view(
-    policy: &Policy,
-    caller: &Caller,
-    g: GrantRow,
-    now: i64,
-) -> Result<Grant, AccessError> {
-    let state = grant_state(&g, now)?;
-    Ok(Grant {
+pub(super) fn grant_view(policy: &Policy, caller: &Caller, g: Grant, now: i64) -> wire::Grant {
+    let state = g.state_at(now);
+    wire::Grant {
         can_revoke: state == GrantState::Active && may_revoke(policy, caller, &g.profile),
-        pod: g
-            .pod_namespace
-            .zip(g.pod_name)
-            .map(|(namespace, name)| PodRef { namespace, name }),
+        pod: g.pod.map(|(namespace, name)| PodRef { namespace, name }),
         holder: Person {
             subject: g.subject,
             email: g.holder_email,
@@ -215,7 +197,11 @@ pub(super) fn grant_view(
         profile: g.profile,
         kubernetes_groups: g.kubernetes_groups,
         namespaces: g.namespaces,
-        capabilities: g.capabilities,
+        capabilities: g
+            .capabilities
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect(),
         reason: g.reason,
         state,
         starts_at: g.starts_at,
@@ -225,5 +211,5 @@ pub(super) fn grant_view(
             .flatten(),
         revoked_by: g.revoked_by,
         revoke_reason: g.revoke_reason,
-    })
+    }
 }

@@ -7,7 +7,7 @@
 //! 1 KiB pipes. Here the relay reads frames from the socket itself ([`ExecReader`]) and writes
 //! stdin and resize frames into it ([`ExecWriter`]); no task, no pipe, a small read buffer.
 //!
-//! Wire format (see `shared/docs/KUBERNETES-API.md` §1.1): every binary message is
+//! Wire format (see docs/kubernetes-exec.md §4 'Channels'): every binary message is
 //! `[channel] + payload`; 0 stdin, 1 stdout, 2 stderr, 3 the final `metav1.Status` (JSON),
 //! 4 resize (`{"Width":W,"Height":H}`). With a TTY stderr is merged into stdout, and stdin is
 //! never half-closed (`[255, 0]`), so v4 and v5 behave the same for us.

@@ -35,8 +35,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 pub use exec::{ExecError, ExecParams, ExecReader, ExecStatus, ExecTty, ExecWriter, exit_code};
 pub use pods::{covers, summarize};
 
-use crate::access::ActiveGrant;
 use crate::config::KubernetesConfig;
+use crate::domain::Grant;
 
 /// Extra keys (before escaping) the gateway sends as `Impersonate-Extra-*`.
 pub const EXTRA_GRANT_ID: &str = "keyhole.dev/grant-id";
@@ -126,11 +126,7 @@ impl KubeGateway {
 
     /// A client acting as the holder of `grant`, tagged with `session_id`. It shares the
     /// gateway's connection pool; only the impersonation headers are its own.
-    pub fn for_grant(
-        &self,
-        grant: &ActiveGrant,
-        session_id: &str,
-    ) -> Result<UserKube, kube::Error> {
+    pub fn for_grant(&self, grant: &Grant, session_id: &str) -> Result<UserKube, kube::Error> {
         let headers = Arc::new(impersonate_headers(grant, session_id)?);
         let service = Impersonating {
             client: self.client.clone(),
@@ -148,7 +144,7 @@ impl KubeGateway {
 /// list sends none, so the user only has `system:authenticated`), and one
 /// `impersonate-extra-<escaped key>` per value.
 fn impersonate_headers(
-    grant: &ActiveGrant,
+    grant: &Grant,
     session_id: &str,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, kube::Error> {
     let value = |v: &str| {
@@ -246,23 +242,11 @@ mod tests {
         use kube::client::ConfigExt;
         use std::collections::HashMap;
 
-        let grant = ActiveGrant {
+        let grant = Grant {
             id: "g-1".into(),
-            request_id: "r".into(),
-            subject: "s".into(),
-            kube_user: "alice@example.test".into(),
-            profile: "p".into(),
             kubernetes_groups: vec!["keyhole:payments-debug".into(), "keyhole:other".into()],
-            namespaces: vec!["payments".into()],
-            pod_selector: Default::default(),
-            pod: None,
-            capabilities: Default::default(),
             reason: "INC-42: db slow é".into(),
-            starts_at: 0,
-            expires_at: i64::MAX,
-            idle_timeout: None,
-            exec_command: vec!["sh".into()],
-            interactive: true,
+            ..crate::domain::test_grant()
         };
         let ours = impersonate_headers(&grant, "sess-1").unwrap();
         let mut cfg = kube::Config::new("http://127.0.0.1:1".parse().unwrap());

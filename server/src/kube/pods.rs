@@ -10,12 +10,12 @@ use kube::Api;
 use kube::api::ListParams;
 
 use super::UserKube;
-use crate::access::ActiveGrant;
+use crate::domain::Grant;
 use crate::policy::Capability;
 
 /// Whether `grant` covers the pod `namespace/name` with `labels`.
 pub fn covers(
-    grant: &ActiveGrant,
+    grant: &Grant,
     namespace: &str,
     name: &str,
     labels: &BTreeMap<String, String>,
@@ -36,7 +36,7 @@ pub fn covers(
 
 /// The API view of a pod, with the default container first
 /// (annotation `kubectl.kubernetes.io/default-container`, else the first one).
-pub fn summarize(grant: &ActiveGrant, pod: &Pod) -> PodSummary {
+pub fn summarize(grant: &Grant, pod: &Pod) -> PodSummary {
     let meta = &pod.metadata;
     let mut containers: Vec<String> = pod
         .spec
@@ -66,7 +66,7 @@ pub fn summarize(grant: &ActiveGrant, pod: &Pod) -> PodSummary {
     }
 }
 
-fn selector(grant: &ActiveGrant) -> Option<String> {
+fn selector(grant: &Grant) -> Option<String> {
     (!grant.pod_selector.is_empty()).then(|| {
         grant
             .pod_selector
@@ -79,7 +79,7 @@ fn selector(grant: &ActiveGrant) -> Option<String> {
 
 impl UserKube {
     /// The pods `grant` covers, listed as the user (one list per namespace), sorted.
-    pub async fn list_pods(&self, grant: &ActiveGrant) -> Result<Vec<PodSummary>, kube::Error> {
+    pub async fn list_pods(&self, grant: &Grant) -> Result<Vec<PodSummary>, kube::Error> {
         let mut params = ListParams::default();
         if let Some(sel) = selector(grant) {
             params = params.labels(&sel);
@@ -115,27 +115,9 @@ impl UserKube {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::CapabilitySet;
 
-    fn grant() -> ActiveGrant {
-        ActiveGrant {
-            id: "g".into(),
-            request_id: "r".into(),
-            subject: "s".into(),
-            kube_user: "alice@example.test".into(),
-            profile: "p".into(),
-            kubernetes_groups: vec!["keyhole:p".into()],
-            namespaces: vec!["payments".into()],
-            pod_selector: BTreeMap::new(),
-            pod: None,
-            capabilities: [Capability::Exec].into_iter().collect::<CapabilitySet>(),
-            reason: "r".into(),
-            starts_at: 0,
-            expires_at: i64::MAX,
-            idle_timeout: None,
-            exec_command: vec!["sh".into()],
-            interactive: true,
-        }
+    fn grant() -> Grant {
+        crate::domain::test_grant()
     }
 
     #[test]

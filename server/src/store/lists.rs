@@ -5,7 +5,8 @@
 //! key of the previous page, so paging returns every row exactly once even while rows are added.
 
 use super::access::{GRANT_COLS, REQUEST_COLS, grant_row, request_row};
-use super::{GrantRow, RequestRow, SessionListRow, Store, StoreError};
+use super::{RequestRow, SessionListRow, Store, StoreError};
+use crate::domain::Grant;
 
 /// Which rows of a list. Every field that is set must hold.
 #[derive(Debug, Clone, Copy, Default)]
@@ -167,7 +168,7 @@ impl Store {
         f: &ListFilter<'_>,
         after: After<'_>,
         limit: i64,
-    ) -> Result<Vec<GrantRow>, StoreError> {
+    ) -> Result<Vec<Grant>, StoreError> {
         let mut w = Where::default();
         w.common(
             f,

@@ -27,9 +27,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
-pub use access::{
-    AccessEventRow, ApproveOutcome, GrantRow, NewRequest, RequestRow, ReviewRow, Reviewer,
-};
+pub use access::{AccessEventRow, ApproveOutcome, NewRequest, RequestRow, ReviewRow, Reviewer};
 pub use auth_events::AuthEvent;
 pub use terminal_sessions::{NewTerminalSession, SessionListRow, TerminalSessionRow};
 pub use web_sessions::WebSessionStore;

@@ -4,7 +4,8 @@
 
 use keyhole_protocol::terminal::PodSummary;
 
-use crate::access::{ActiveGrant, GrantError};
+use crate::access::GrantError;
+use crate::domain::Grant;
 use crate::error::AppError;
 use crate::kube::{UserKube, covers, summarize};
 use crate::policy::Capability;
@@ -28,7 +29,7 @@ impl From<GrantError> for AppError {
 }
 
 /// 403 unless the grant allows `cap`.
-pub fn require_capability(grant: &ActiveGrant, cap: Capability) -> Result<(), AppError> {
+pub fn require_capability(grant: &Grant, cap: Capability) -> Result<(), AppError> {
     if grant.capabilities.contains(cap) {
         Ok(())
     } else {
@@ -48,7 +49,7 @@ pub fn require_capability(grant: &ActiveGrant, cap: Capability) -> Result<(), Ap
 /// The pod `namespace/name` if the grant covers it. The namespace is checked before asking
 /// Kubernetes, so a pod outside the grant is refused without a call.
 pub async fn covered_pod(
-    grant: &ActiveGrant,
+    grant: &Grant,
     kube: &UserKube,
     namespace: &str,
     name: &str,
@@ -94,7 +95,7 @@ pub fn pick_container(pod: &PodSummary, wanted: Option<&str>) -> Result<String, 
 /// A Kubernetes API error as an HTTP error: RBAC denials stay 403 with Kubernetes' reason (it
 /// names the impersonated user, which helps the user and reveals nothing new); 404 stays 404;
 /// anything else means the cluster is unavailable (detail logged).
-pub fn kube_error(grant: &ActiveGrant, e: kube::Error) -> AppError {
+pub fn kube_error(grant: &Grant, e: kube::Error) -> AppError {
     match e {
         kube::Error::Api(status) if status.code == 403 => AppError::Forbidden(format!(
             "Kubernetes denied this to {}: {}",

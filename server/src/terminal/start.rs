@@ -12,8 +12,9 @@ use super::core::TerminalCore;
 use super::relay::{ExecInput, ExecIo, RelayContext, ToPod};
 use super::routes::hello;
 use super::ws;
-use crate::access::{ActiveGrant, Lease};
+use crate::access::Lease;
 use crate::auth::Caller;
+use crate::domain::Grant;
 use crate::error::AppError;
 use crate::kube::{ExecError, ExecParams, ExecTty, ExecWriter};
 use crate::state::AppState;
@@ -24,7 +25,7 @@ pub struct StartRequest<'a> {
     /// The caller.
     pub caller: &'a Caller,
     /// Their checked grant (allows exec, interactive).
-    pub grant: ActiveGrant,
+    pub grant: Grant,
     /// The stream's lease, taken before the grant check (so no revocation is missed).
     pub lease: Lease,
     /// Pod namespace.

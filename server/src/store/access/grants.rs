@@ -2,12 +2,14 @@
 
 use sqlx::Row;
 
+use crate::domain::Grant;
+
 use super::super::{Store, StoreError};
-use super::{AccessEventRow, GRANT_COLS, GrantRow, grant_row, insert_event, scheduler_event};
+use super::{AccessEventRow, GRANT_COLS, grant_row, insert_event, scheduler_event};
 
 impl Store {
     /// One grant.
-    pub async fn grant(&self, id: &str) -> Result<Option<GrantRow>, StoreError> {
+    pub async fn grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
         let row = sqlx::query(&format!("SELECT {GRANT_COLS} FROM grants WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
@@ -16,7 +18,7 @@ impl Store {
     }
 
     /// The grant of a request, if it was approved.
-    pub async fn grant_of_request(&self, request_id: &str) -> Result<Option<GrantRow>, StoreError> {
+    pub async fn grant_of_request(&self, request_id: &str) -> Result<Option<Grant>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {GRANT_COLS} FROM grants WHERE request_id = $1"
         ))
@@ -74,8 +76,8 @@ impl Store {
     pub async fn expire_grants(
         &self,
         now: i64,
-        notify: impl Fn(&GrantRow) -> Option<(String, String)>,
-    ) -> Result<Vec<GrantRow>, StoreError> {
+        notify: impl Fn(&Grant) -> Option<(String, String)>,
+    ) -> Result<Vec<Grant>, StoreError> {
         let due = sqlx::query(&format!(
             "SELECT {GRANT_COLS} FROM grants WHERE state = 'active' AND expires_at <= $1"
         ))

@@ -6,7 +6,7 @@
 //! clicking at once are serialised, the second sees the first's result, and the UNIQUE
 //! constraint on `grants.request_id` backs that up: one request, at most one grant.
 //!
-//! The state *rules* live in `access::model`; this module only performs the moves it is given.
+//! The state *rules* live in `domain::lifecycle`; this module only performs the moves it is given.
 //!
 //! # Layout
 //! - this file: the row types and the helpers both halves share;
@@ -16,12 +16,14 @@
 mod grants;
 mod requests;
 
-use std::collections::BTreeMap;
+use std::time::Duration;
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::StoreError;
+use crate::domain::{Grant, GrantState};
+use crate::policy::Capability;
 
 /// A new request, as the service built it.
 #[derive(Debug, Clone)]
@@ -88,57 +90,6 @@ pub struct ReviewRow {
     pub at: i64,
 }
 
-/// A grant (new or stored): a snapshot of the profile at approval time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrantRow {
-    /// Opaque id.
-    pub id: String,
-    /// The request it came from.
-    pub request_id: String,
-    /// Holder's IdP subject.
-    pub subject: String,
-    /// Holder's e-mail.
-    pub holder_email: Option<String>,
-    /// Holder's name.
-    pub holder_name: Option<String>,
-    /// `Impersonate-User`.
-    pub kube_user: String,
-    /// Profile name.
-    pub profile: String,
-    /// `Impersonate-Group`s.
-    pub kubernetes_groups: Vec<String>,
-    /// Namespaces.
-    pub namespaces: Vec<String>,
-    /// Pod label selector.
-    pub pod_selector: BTreeMap<String, String>,
-    /// One pod: namespace.
-    pub pod_namespace: Option<String>,
-    /// One pod: name.
-    pub pod_name: Option<String>,
-    /// Capability names.
-    pub capabilities: Vec<String>,
-    /// The request's reason.
-    pub reason: String,
-    /// Idle limit for terminals.
-    pub idle_timeout_seconds: Option<i64>,
-    /// Exec argv.
-    pub exec_command: Vec<String>,
-    /// Interactive shells allowed.
-    pub interactive: bool,
-    /// Approval time.
-    pub starts_at: i64,
-    /// End time.
-    pub expires_at: i64,
-    /// `active`, `revoked`, `expired`.
-    pub state: String,
-    /// When it was revoked or expired.
-    pub ended_at: Option<i64>,
-    /// Who revoked it.
-    pub revoked_by: Option<String>,
-    /// Why.
-    pub revoke_reason: Option<String>,
-}
-
 /// One audit row of a transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessEventRow {
@@ -180,7 +131,7 @@ pub enum ApproveOutcome {
         approvals: i64,
     },
     /// The last required approval: the request is approved and this grant exists.
-    Granted(Box<GrantRow>),
+    Granted(Box<Grant>),
     /// This reviewer already reviewed the request.
     AlreadyReviewed,
     /// The request is not pending (its current state), or is past its pending deadline.
@@ -228,8 +179,14 @@ pub(super) fn request_row(r: &AnyRow) -> Result<RequestRow, StoreError> {
     })
 }
 
-pub(super) fn grant_row(r: &AnyRow) -> Result<GrantRow, StoreError> {
-    Ok(GrantRow {
+/// A `grants` row as the domain type; an unknown state or capability is `Corrupt`.
+pub(super) fn grant_row(r: &AnyRow) -> Result<Grant, StoreError> {
+    let state: String = r.try_get("state")?;
+    let capabilities: Vec<Capability> = from_json(&r.try_get::<String, _>("capabilities")?)?;
+    let pod_namespace: Option<String> = r.try_get("pod_namespace")?;
+    let pod_name: Option<String> = r.try_get("pod_name")?;
+    let idle: Option<i64> = r.try_get("idle_timeout_seconds")?;
+    Ok(Grant {
         id: r.try_get("id")?,
         request_id: r.try_get("request_id")?,
         subject: r.try_get("subject")?,
@@ -240,16 +197,16 @@ pub(super) fn grant_row(r: &AnyRow) -> Result<GrantRow, StoreError> {
         kubernetes_groups: from_json(&r.try_get::<String, _>("kubernetes_groups")?)?,
         namespaces: from_json(&r.try_get::<String, _>("namespaces")?)?,
         pod_selector: from_json(&r.try_get::<String, _>("pod_selector")?)?,
-        pod_namespace: r.try_get("pod_namespace")?,
-        pod_name: r.try_get("pod_name")?,
-        capabilities: from_json(&r.try_get::<String, _>("capabilities")?)?,
+        pod: pod_namespace.zip(pod_name),
+        capabilities: capabilities.into_iter().collect(),
         reason: r.try_get("reason")?,
-        idle_timeout_seconds: r.try_get("idle_timeout_seconds")?,
+        idle_timeout: idle.map(|s| Duration::from_secs(s.max(0) as u64)),
         exec_command: from_json(&r.try_get::<String, _>("exec_command")?)?,
         interactive: r.try_get::<i64, _>("interactive")? != 0,
         starts_at: r.try_get("starts_at")?,
         expires_at: r.try_get("expires_at")?,
-        state: r.try_get("state")?,
+        state: GrantState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("grant state {state:?}")))?,
         ended_at: r.try_get("ended_at")?,
         revoked_by: r.try_get("revoked_by")?,
         revoke_reason: r.try_get("revoke_reason")?,
@@ -278,8 +235,10 @@ pub(super) async fn insert_event(
 
 pub(super) async fn insert_grant(
     tx: &mut Transaction<'static, Any>,
-    g: &GrantRow,
+    g: &Grant,
 ) -> Result<(), StoreError> {
+    let capabilities: Vec<&str> = g.capabilities.iter().map(Capability::as_str).collect();
+    let (pod_namespace, pod_name) = g.pod.clone().unzip();
     sqlx::query(&format!(
         "INSERT INTO grants ({GRANT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
          $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
@@ -294,16 +253,16 @@ pub(super) async fn insert_grant(
     .bind(json(&g.kubernetes_groups)?)
     .bind(json(&g.namespaces)?)
     .bind(json(&g.pod_selector)?)
-    .bind(&g.pod_namespace)
-    .bind(&g.pod_name)
-    .bind(json(&g.capabilities)?)
+    .bind(pod_namespace)
+    .bind(pod_name)
+    .bind(json(&capabilities)?)
     .bind(&g.reason)
-    .bind(g.idle_timeout_seconds)
+    .bind(g.idle_timeout.map(|d| d.as_secs() as i64))
     .bind(json(&g.exec_command)?)
     .bind(i64::from(g.interactive))
     .bind(g.starts_at)
     .bind(g.expires_at)
-    .bind(&g.state)
+    .bind(g.state.as_str())
     .bind(g.ended_at)
     .bind(&g.revoked_by)
     .bind(&g.revoke_reason)

@@ -2,10 +2,12 @@
 
 use sqlx::{Any, Transaction};
 
+use crate::domain::Grant;
+
 use super::super::{Store, StoreError};
 use super::{
-    AccessEventRow, ApproveOutcome, GrantRow, NewRequest, REQUEST_COLS, RequestRow, ReviewRow,
-    Reviewer, insert_event, insert_grant, request_row, scheduler_event,
+    AccessEventRow, ApproveOutcome, NewRequest, REQUEST_COLS, RequestRow, ReviewRow, Reviewer,
+    insert_event, insert_grant, request_row, scheduler_event,
 };
 use sqlx::Row;
 
@@ -16,7 +18,7 @@ impl Store {
         &self,
         r: &NewRequest,
         state: &str,
-        grant: Option<&GrantRow>,
+        grant: Option<&Grant>,
         events: &[AccessEventRow],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
@@ -96,7 +98,7 @@ impl Store {
         reviewer: &Reviewer<'_>,
         comment: &str,
         now: i64,
-        grant: &GrantRow,
+        grant: &Grant,
     ) -> Result<ApproveOutcome, StoreError> {
         let mut tx = self.pool().begin().await?;
         // First statement is the conditional write: it serialises concurrent reviews.
