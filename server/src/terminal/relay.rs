@@ -69,7 +69,7 @@ pub struct ExecIo<I> {
     /// relay holds no read buffer of its own while the pod is quiet.
     pub stdout: Box<dyn AsyncBufRead + Send + Unpin>,
     /// Resolves to the exit code when the process ends (`None` if unknown).
-    pub status: Pin<Box<dyn Future<Output = Option<i32>> + Send>>,
+    pub status: StatusFuture,
 }
 
 /// Everything one session's relay needs besides the two streams.
@@ -140,6 +140,152 @@ fn notice<O: Sink<Outbound> + Unpin>(out: &mut Outbox<O>, level: NoticeLevel, te
     out.push_control(Outbound::Control(ServerMsg::Notice { level, text }));
 }
 
+/// What one event did: `Some` ends the session with this reason and message.
+type Step = Option<(CloseReason, String)>;
+
+/// One session's state while it runs, with one method per event of the loop. The two read
+/// sources (pod output and exit status) stay outside, as the loop's own locals, so that each
+/// `select!` branch borrows only its part.
+struct Relay<'a, O, I> {
+    ctx: &'a mut RelayContext,
+    out: &'a mut Outbox<O>,
+    stdin: I,
+    to_pod: PodQueue,
+    exit_code: Option<i32>,
+    status_done: bool,
+}
+
+impl<O: Sink<Outbound> + Unpin, I: ExecInput> Relay<'_, O, I> {
+    /// A timer of the core fired (expiry warning or end, idle warning or end).
+    fn on_timer(&mut self, timer: super::core::Timer) -> Step {
+        match self.ctx.core.fire(timer, Instant::now()) {
+            TimerAction::Close(reason, message) => return Some((reason, message)),
+            TimerAction::Notice(text) => notice(self.out, NoticeLevel::Warning, text),
+            TimerAction::Nothing => {}
+        }
+        None
+    }
+
+    /// The pod has not taken queued input for [`INPUT_STALL`].
+    fn on_input_stall(&self) -> Step {
+        Some((
+            CloseReason::Error,
+            format!(
+                "The pod has not accepted input for {} s; the session is closed.",
+                INPUT_STALL.as_secs()
+            ),
+        ))
+    }
+
+    /// Proxies with an idle timeout (nginx: 60 s) see traffic both ways; browsers and the API
+    /// server answer pings by themselves. A failed exec ping shows up as the end of output.
+    /// Not queued behind stalled input.
+    fn on_keepalive(&mut self) {
+        self.out.push_control(Outbound::Ping);
+        if !self.to_pod.is_busy() {
+            self.to_pod.push(ToPod::Ping, Instant::now());
+        }
+    }
+
+    /// The exit status arrived (output may still be draining).
+    fn on_status(&mut self, code: Option<i32>) {
+        self.status_done = true;
+        self.exit_code = code;
+    }
+
+    /// A flush toward the browser finished.
+    fn on_flushed(&self, sent: Result<(), ()>) -> Step {
+        sent.err()
+            .map(|()| (CloseReason::ClientClosed, "The browser went away.".into()))
+    }
+
+    /// The pod wrote `data`.
+    fn on_output(&mut self, data: Vec<u8>) {
+        let now = Instant::now();
+        self.ctx.core.on_output(now, data.len());
+        self.ctx.recorder.output(self.ctx.core.elapsed(now), &data);
+        self.out.push(Outbound::Bytes(data));
+    }
+
+    /// The output ended: the process is gone; wait briefly for its status and end.
+    async fn on_output_end(&mut self, status: &mut StatusFuture) -> Step {
+        if !self.status_done {
+            self.exit_code = tokio::time::timeout(STATUS_GRACE, status)
+                .await
+                .ok()
+                .flatten();
+        }
+        let code = self.exit_code.unwrap_or(-1);
+        self.out.push(Outbound::Control(ServerMsg::Exit { code }));
+        Some((
+            CloseReason::Exited,
+            format!("The shell exited with code {code}."),
+        ))
+    }
+
+    /// A write toward the pod finished.
+    fn on_pod_written(&self, written: std::io::Result<()>) -> Step {
+        written.err().map(|_| {
+            (
+                CloseReason::Error,
+                "The pod's terminal stopped accepting input.".into(),
+            )
+        })
+    }
+
+    /// One message from the browser.
+    fn on_inbound(&mut self, msg: Option<Inbound>) -> Step {
+        match msg {
+            Some(Inbound::Bytes(data)) => self.on_keys(data),
+            Some(Inbound::Text(text)) => {
+                match self.ctx.core.parse_control(&text) {
+                    Ok(ClientMsg::Resize { cols, rows }) => {
+                        let now = Instant::now();
+                        self.ctx
+                            .recorder
+                            .resize(self.ctx.core.elapsed(now), cols, rows);
+                        self.to_pod.push(ToPod::Resize { cols, rows }, now);
+                    }
+                    Err(text) => notice(self.out, NoticeLevel::Warning, text),
+                }
+                None
+            }
+            Some(Inbound::Failed(e)) => Some((
+                CloseReason::Error,
+                format!("The terminal connection failed: {e}"),
+            )),
+            Some(Inbound::Closed) | None => Some((
+                CloseReason::ClientClosed,
+                "The browser closed the terminal.".into(),
+            )),
+        }
+    }
+
+    /// Keystrokes: through the line filter, recorded, queued for the pod.
+    fn on_keys(&mut self, data: Vec<u8>) -> Step {
+        if data.len() > MAX_CLIENT_FRAME {
+            return Some((CloseReason::Error, "Input frame too large.".into()));
+        }
+        let now = Instant::now();
+        let outcome = self.ctx.core.on_input(now, &data, self.ctx.filter.as_mut());
+        let at = self.ctx.core.elapsed(now);
+        self.ctx.recorder.input(at, &outcome.forward);
+        for message in outcome.blocked {
+            self.ctx.recorder.marker(at, &format!("blocked: {message}"));
+            notice(self.out, NoticeLevel::Warning, message);
+        }
+        if !outcome.forward.is_empty() {
+            self.to_pod.push(ToPod::Stdin(outcome.forward), now);
+        }
+        None
+    }
+}
+
+/// The exit status of the process.
+pub type StatusFuture = Pin<Box<dyn Future<Output = Option<i32>> + Send>>;
+
+/// The loop: waits for the first event, hands it to its [`Relay`] method, until one ends the
+/// session. `biased`: the lease first, so a revocation wins over any amount of traffic.
 async fn relay_loop<S, O, I>(
     ctx: &mut RelayContext,
     inbound: &mut S,
@@ -151,139 +297,63 @@ where
     O: Sink<Outbound> + Unpin,
     I: ExecInput,
 {
-    // Separate locals, so each `select!` branch borrows only its own part.
     let ExecIo {
-        mut stdin,
+        stdin,
         mut stdout,
         mut status,
     } = exec;
-    let mut to_pod = PodQueue::default();
-    let mut exit_code: Option<i32> = None;
-    let mut status_done = false;
     // Created once: a branch that is not rebuilt on every turn of the loop.
     let start = tokio::time::Instant::now() + ctx.keepalive;
     let mut keepalive = tokio::time::interval_at(start, ctx.keepalive);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut r = Relay {
+        ctx,
+        out,
+        stdin,
+        to_pod: PodQueue::default(),
+        exit_code: None,
+        status_done: false,
+    };
     loop {
-        let (deadline, timer) = ctx.core.next_timer();
-        let stall = to_pod.stall_deadline();
-        tokio::select! {
+        let (deadline, timer) = r.ctx.core.next_timer();
+        let stall = r.to_pod.stall_deadline();
+        let step = tokio::select! {
             biased;
-            end = ctx.lease.ended() => return (end.close_reason(), end.message()),
-            _ = tokio::time::sleep_until(deadline.into()) => {
-                match ctx.core.fire(timer, Instant::now()) {
-                    TimerAction::Close(reason, message) => return (reason, message),
-                    TimerAction::Notice(text) => notice(out, NoticeLevel::Warning, text),
-                    TimerAction::Nothing => {}
-                }
-            }
+            end = r.ctx.lease.ended() => Some((end.close_reason(), end.message())),
+            _ = tokio::time::sleep_until(deadline.into()) => r.on_timer(timer),
             _ = tokio::time::sleep_until(stall.unwrap_or(deadline).into()), if stall.is_some() => {
-                return (CloseReason::Error, format!(
-                    "The pod has not accepted input for {} s; the session is closed.",
-                    INPUT_STALL.as_secs()));
+                r.on_input_stall()
             }
             _ = keepalive.tick() => {
-                // Proxies with an idle timeout (nginx: 60 s) see traffic both ways; browsers
-                // and the API server answer pings by themselves. A failed exec ping shows up
-                // as the end of output. Not queued behind stalled input.
-                out.push_control(Outbound::Ping);
-                if !to_pod.is_busy() {
-                    to_pod.push(ToPod::Ping, Instant::now());
-                }
+                r.on_keepalive();
+                None
             }
-            code = &mut status, if !status_done => {
-                status_done = true;
-                exit_code = code;
+            code = &mut status, if !r.status_done => {
+                r.on_status(code);
+                None
             }
             // Before reading more output: what was read goes out on this same wake-up.
-            sent = out.flush(), if out.needs_flush() => {
-                if sent.is_err() {
-                    return (CloseReason::ClientClosed, "The browser went away.".into());
-                }
-            }
+            sent = r.out.flush(), if r.out.needs_flush() => r.on_flushed(sent),
             // Cancel-safe: until `consume`, the data stays in the exec stream.
-            read = stdout.fill_buf(), if out.is_idle() => {
+            read = stdout.fill_buf(), if r.out.is_idle() => {
                 match read.map(|b| b[..b.len().min(READ_CHUNK)].to_vec()) {
                     Ok(data) if !data.is_empty() => {
                         stdout.consume(data.len());
-                        let now = Instant::now();
-                        ctx.core.on_output(now, data.len());
-                        ctx.recorder.output(ctx.core.elapsed(now), &data);
-                        out.push(Outbound::Bytes(data));
+                        r.on_output(data);
+                        None
                     }
-                    // End of output: the process is gone; collect its status.
-                    _ => {
-                        if !status_done {
-                            exit_code = tokio::time::timeout(STATUS_GRACE, &mut status)
-                                .await
-                                .ok()
-                                .flatten();
-                        }
-                        let code = exit_code.unwrap_or(-1);
-                        out.push(Outbound::Control(ServerMsg::Exit { code }));
-                        return (CloseReason::Exited, format!("The shell exited with code {code}."));
-                    }
+                    _ => r.on_output_end(&mut status).await,
                 }
             }
             // Cancel-safe: an item leaves the queue only once the exec socket took it.
-            written = poll_fn(|cx| to_pod.poll_drive(&mut stdin, cx)), if to_pod.is_busy() => {
-                if written.is_err() {
-                    return (CloseReason::Error, "The pod's terminal stopped accepting input.".into());
-                }
+            written = poll_fn(|cx| r.to_pod.poll_drive(&mut r.stdin, cx)), if r.to_pod.is_busy() => {
+                r.on_pod_written(written)
             }
-            msg = inbound.next(), if !to_pod.is_full() => {
-                if let Some(end) = on_inbound(ctx, out, &mut to_pod, msg) {
-                    return end;
-                }
-            }
+            msg = inbound.next(), if !r.to_pod.is_full() => r.on_inbound(msg),
+        };
+        if let Some(end) = step {
+            return end;
         }
-    }
-}
-
-/// Handles one message from the browser; `Some` ends the session.
-fn on_inbound<O: Sink<Outbound> + Unpin>(
-    ctx: &mut RelayContext,
-    out: &mut Outbox<O>,
-    to_pod: &mut PodQueue,
-    msg: Option<Inbound>,
-) -> Option<(CloseReason, String)> {
-    match msg {
-        Some(Inbound::Bytes(data)) => {
-            if data.len() > MAX_CLIENT_FRAME {
-                return Some((CloseReason::Error, "Input frame too large.".into()));
-            }
-            let now = Instant::now();
-            let outcome = ctx.core.on_input(now, &data, ctx.filter.as_mut());
-            let at = ctx.core.elapsed(now);
-            ctx.recorder.input(at, &outcome.forward);
-            for message in outcome.blocked {
-                ctx.recorder.marker(at, &format!("blocked: {message}"));
-                notice(out, NoticeLevel::Warning, message);
-            }
-            if !outcome.forward.is_empty() {
-                to_pod.push(ToPod::Stdin(outcome.forward), now);
-            }
-            None
-        }
-        Some(Inbound::Text(text)) => {
-            match ctx.core.parse_control(&text) {
-                Ok(ClientMsg::Resize { cols, rows }) => {
-                    let now = Instant::now();
-                    ctx.recorder.resize(ctx.core.elapsed(now), cols, rows);
-                    to_pod.push(ToPod::Resize { cols, rows }, now);
-                }
-                Err(text) => notice(out, NoticeLevel::Warning, text),
-            }
-            None
-        }
-        Some(Inbound::Failed(e)) => Some((
-            CloseReason::Error,
-            format!("The terminal connection failed: {e}"),
-        )),
-        Some(Inbound::Closed) | None => Some((
-            CloseReason::ClientClosed,
-            "The browser closed the terminal.".into(),
-        )),
     }
 }
 
