@@ -297,6 +297,23 @@ impl AccessEventKind {
             Self::GrantExpired => "grant_expired",
         }
     }
+
+    /// Every kind, for exhaustive tests and parsing.
+    pub const ALL: [AccessEventKind; 8] = [
+        Self::RequestCreated,
+        Self::RequestReviewed,
+        Self::RequestApproved,
+        Self::RequestDenied,
+        Self::RequestCancelled,
+        Self::RequestExpired,
+        Self::GrantRevoked,
+        Self::GrantExpired,
+    ];
+
+    /// The kind named `s` (its [`AccessEventKind::as_str`]).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// `GET /api/events`: one Server-Sent Event's `data`. It names what changed; clients fetch the

@@ -9,7 +9,7 @@
 use keyhole_protocol::access::{AccessEventKind, AccessRequest, Grant, GrantState, RequestState};
 
 use super::service::{AccessError, GrantScope, build_grant, check_text};
-use super::view::{effective_state, grant_view, may_revoke};
+use super::view::{grant_view, may_revoke};
 use super::{Access, Caller, GrantEvent};
 use crate::domain::lifecycle::{GrantAction, RequestAction, grant_transition, request_transition};
 use crate::policy::{Policy, ReviewDenied};
@@ -26,8 +26,8 @@ fn reviewer(caller: &Caller) -> Reviewer<'_> {
 }
 
 /// The 409 for a request that is no longer pending.
-fn not_pending(state: &str) -> AccessError {
-    AccessError::NotPending(state.to_owned())
+fn not_pending(state: Option<RequestState>) -> AccessError {
+    AccessError::NotPending(state.map_or("missing", RequestState::as_str).to_owned())
 }
 
 impl Access {
@@ -53,8 +53,8 @@ impl Access {
                 &row.new.profile,
             )
             .map_err(AccessError::Review)?;
-        let state = effective_state(&row, now_unix())?;
-        request_transition(state, action).map_err(|_| not_pending(state.as_str()))?;
+        let state = row.state_at(now_unix());
+        request_transition(state, action).map_err(|_| not_pending(Some(state)))?;
         Ok(row)
     }
 
@@ -84,7 +84,7 @@ impl Access {
         let by = Some((caller.subject.clone(), comment));
         match outcome {
             ApproveOutcome::AlreadyReviewed => return Err(AccessError::AlreadyReviewed),
-            ApproveOutcome::NotPending(state) => return Err(not_pending(&state)),
+            ApproveOutcome::NotPending(state) => return Err(not_pending(state)),
             ApproveOutcome::Recorded { approvals } => {
                 tracing::info!(request = id, approvals, by = %caller.subject, "approval recorded");
                 self.publish(
@@ -125,7 +125,7 @@ impl Access {
         let now = now_unix();
         let event = AccessEventRow {
             at: now,
-            kind: "request_denied".into(),
+            kind: AccessEventKind::RequestDenied,
             actor: caller.subject.clone(),
             request_id: id.to_owned(),
             grant_id: None,
@@ -138,7 +138,7 @@ impl Access {
             .store
             .close_request(
                 id,
-                "denied",
+                RequestState::Denied,
                 &caller.subject,
                 Some((&who, &comment)),
                 now,
@@ -146,7 +146,9 @@ impl Access {
             )
             .await?;
         if moved.is_none() {
-            return Err(not_pending(&self.inner.store.state_at(id, now).await?));
+            return Err(not_pending(
+                self.inner.store.request_state_at(id, now).await?,
+            ));
         }
         tracing::info!(request = id, by = %caller.subject, "request denied");
         let by = Some((caller.subject.clone(), comment));
@@ -171,12 +173,11 @@ impl Access {
             ));
         }
         let now = now_unix();
-        let state = effective_state(&row, now)?;
-        request_transition(state, RequestAction::Cancel)
-            .map_err(|_| not_pending(state.as_str()))?;
+        let state = row.state_at(now);
+        request_transition(state, RequestAction::Cancel).map_err(|_| not_pending(Some(state)))?;
         let event = AccessEventRow {
             at: now,
-            kind: "request_cancelled".into(),
+            kind: AccessEventKind::RequestCancelled,
             actor: caller.subject.clone(),
             request_id: id.to_owned(),
             grant_id: None,
@@ -186,10 +187,19 @@ impl Access {
         let moved = self
             .inner
             .store
-            .close_request(id, "cancelled", &caller.subject, None, now, &event)
+            .close_request(
+                id,
+                RequestState::Cancelled,
+                &caller.subject,
+                None,
+                now,
+                &event,
+            )
             .await?;
         if moved.is_none() {
-            return Err(not_pending(&self.inner.store.state_at(id, now).await?));
+            return Err(not_pending(
+                self.inner.store.request_state_at(id, now).await?,
+            ));
         }
         self.publish(
             AccessEventKind::RequestCancelled,

@@ -240,7 +240,7 @@ impl Access {
         let grant = auto.then(|| build_grant(profile, &req, now));
         let mut events = vec![AccessEventRow {
             at: now,
-            kind: "request_created".into(),
+            kind: AccessEventKind::RequestCreated,
             actor: caller.subject.clone(),
             request_id: req.id.clone(),
             grant_id: None,
@@ -250,7 +250,7 @@ impl Access {
         if let (RequestDecision::AutoApproved { rule }, Some(g)) = (&decision, &grant) {
             events.push(AccessEventRow {
                 at: now,
-                kind: "request_approved".into(),
+                kind: AccessEventKind::RequestApproved,
                 actor: "policy".into(),
                 request_id: req.id.clone(),
                 grant_id: Some(g.id.clone()),
@@ -265,7 +265,7 @@ impl Access {
         };
         self.inner
             .store
-            .insert_request(&req, state.as_str(), grant.as_ref(), &events)
+            .insert_request(&req, state, grant.as_ref(), &events)
             .await?;
         tracing::info!(request = %req.id, profile = %req.profile, requester = %req.requester,
             state = state.as_str(), "access requested");

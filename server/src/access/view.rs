@@ -5,7 +5,7 @@
 //! request and grant ids cannot be probed.
 
 use keyhole_protocol::access::{
-    self as wire, AccessRequest, GrantState, Person, PodRef, RequestState, Review, Verdict,
+    self as wire, AccessRequest, GrantState, Person, PodRef, RequestState, Review,
 };
 use keyhole_protocol::api::Role;
 
@@ -13,7 +13,7 @@ use super::service::AccessError;
 use super::{Access, Caller};
 use crate::domain::Grant;
 use crate::policy::Policy;
-use crate::store::{RequestRow, StoreError, now_unix};
+use crate::store::{RequestRow, now_unix};
 
 /// Whether `caller` may see things of `owner` under `profile`.
 pub(super) fn may_see(policy: &Policy, caller: &Caller, owner: &str, profile: &str) -> bool {
@@ -57,16 +57,6 @@ impl Access {
                 .approvable_profiles(&caller.groups)
                 .is_empty()
     }
-}
-
-/// A request's state as of `now` (a pending one past its deadline is expired already).
-pub(super) fn effective_state(row: &RequestRow, now: i64) -> Result<RequestState, StoreError> {
-    let state = RequestState::parse(&row.state)
-        .ok_or_else(|| StoreError::Corrupt(format!("request state {:?}", row.state)))?;
-    Ok(match state {
-        RequestState::Pending if row.new.pending_expires_at <= now => RequestState::Expired,
-        s => s,
-    })
 }
 
 impl Access {
@@ -113,7 +103,7 @@ impl Access {
         row: RequestRow,
     ) -> Result<AccessRequest, AccessError> {
         let now = now_unix();
-        let state = effective_state(&row, now)?;
+        let state = row.state_at(now);
         let reviews = self.inner.store.reviews(&row.new.id).await?;
         let grant = match state {
             RequestState::Approved => self.inner.store.grant_of_request(&row.new.id).await?,
@@ -148,11 +138,7 @@ impl Access {
                         email: r.reviewer_email,
                         name: r.reviewer_name,
                     },
-                    verdict: if r.verdict == "deny" {
-                        Verdict::Deny
-                    } else {
-                        Verdict::Approve
-                    },
+                    verdict: r.verdict,
                     comment: r.comment,
                     at: r.at,
                 })

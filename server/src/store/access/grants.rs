@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use crate::domain::Grant;
+use keyhole_protocol::access::AccessEventKind;
 
 use super::super::{Store, StoreError};
 use super::{AccessEventRow, GRANT_COLS, grant_row, insert_event, scheduler_event};
@@ -58,7 +59,7 @@ impl Store {
         }
         let event = AccessEventRow {
             at: now,
-            kind: "grant_revoked".into(),
+            kind: AccessEventKind::GrantRevoked,
             actor: by.to_owned(),
             request_id: request_id.to_owned(),
             grant_id: Some(id.to_owned()),
@@ -98,7 +99,12 @@ impl Store {
             .await?
             .rows_affected();
             if moved == 1 {
-                let e = scheduler_event(now, "grant_expired", &g.request_id, Some(&g.id));
+                let e = scheduler_event(
+                    now,
+                    AccessEventKind::GrantExpired,
+                    &g.request_id,
+                    Some(&g.id),
+                );
                 insert_event(&mut tx, &e).await?;
                 let n = notify(&g);
                 self.notify_in(&mut tx, n.as_ref().map(|(c, p)| (c.as_str(), p.as_str())))
@@ -131,7 +137,12 @@ impl Store {
             .map(|r| {
                 Ok(AccessEventRow {
                     at: r.try_get("at")?,
-                    kind: r.try_get("kind")?,
+                    kind: {
+                        let kind: String = r.try_get("kind")?;
+                        AccessEventKind::parse(&kind).ok_or_else(|| {
+                            StoreError::Corrupt(format!("access event kind {kind:?}"))
+                        })?
+                    },
                     actor: r.try_get("actor")?,
                     request_id: r.try_get("request_id")?,
                     grant_id: r.try_get("grant_id")?,

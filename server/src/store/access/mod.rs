@@ -22,8 +22,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::StoreError;
-use crate::domain::{Grant, GrantState};
+use crate::domain::{Grant, GrantState, RequestState};
 use crate::policy::Capability;
+use keyhole_protocol::access::{AccessEventKind, Verdict};
 
 /// A new request, as the service built it.
 #[derive(Debug, Clone)]
@@ -61,8 +62,8 @@ pub struct NewRequest {
 pub struct RequestRow {
     /// What was asked.
     pub new: NewRequest,
-    /// `pending`, `approved`, …
-    pub state: String,
+    /// The stored state (see `RequestRow::state_at` for the effective one).
+    pub state: RequestState,
     /// Approvals so far.
     pub approvals: i64,
     /// When it left `pending`.
@@ -82,8 +83,8 @@ pub struct ReviewRow {
     pub reviewer_name: Option<String>,
     /// Reviewer's Kubernetes user name (`None` for reviews stored before it was kept).
     pub reviewer_kube_user: Option<String>,
-    /// `approve` or `deny`.
-    pub verdict: String,
+    /// Approve or deny.
+    pub verdict: Verdict,
     /// Comment.
     pub comment: String,
     /// When.
@@ -95,8 +96,8 @@ pub struct ReviewRow {
 pub struct AccessEventRow {
     /// When.
     pub at: i64,
-    /// `request_created`, `request_approved`, `grant_revoked`, …
-    pub kind: String,
+    /// What happened.
+    pub kind: AccessEventKind,
     /// IdP subject, or `policy` / `scheduler`.
     pub actor: String,
     /// The request.
@@ -135,7 +136,7 @@ pub enum ApproveOutcome {
     /// This reviewer already reviewed the request.
     AlreadyReviewed,
     /// The request is not pending (its current state), or is past its pending deadline.
-    NotPending(String),
+    NotPending(Option<RequestState>),
 }
 
 pub(super) const REQUEST_COLS: &str = "id, requester, requester_email, requester_name, kube_user, profile, \
@@ -172,11 +173,26 @@ pub(super) fn request_row(r: &AnyRow) -> Result<RequestRow, StoreError> {
             created_at: r.try_get("created_at")?,
             pending_expires_at: r.try_get("pending_expires_at")?,
         },
-        state: r.try_get("state")?,
+        state: parse_state(r.try_get("state")?)?,
         approvals: r.try_get("approvals")?,
         decided_at: r.try_get("decided_at")?,
         decided_by: r.try_get("decided_by")?,
     })
+}
+
+/// A stored request state; an unknown one is `Corrupt` (fail closed).
+fn parse_state(s: String) -> Result<RequestState, StoreError> {
+    RequestState::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("request state {s:?}")))
+}
+
+impl RequestRow {
+    /// The state as of `now`: a pending request past its deadline is expired already.
+    pub fn state_at(&self, now: i64) -> RequestState {
+        match self.state {
+            RequestState::Pending if self.new.pending_expires_at <= now => RequestState::Expired,
+            s => s,
+        }
+    }
 }
 
 /// A `grants` row as the domain type; an unknown state or capability is `Corrupt`.
@@ -222,7 +238,7 @@ pub(super) async fn insert_event(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(e.at)
-    .bind(&e.kind)
+    .bind(e.kind.as_str())
     .bind(&e.actor)
     .bind(&e.request_id)
     .bind(&e.grant_id)
@@ -273,13 +289,13 @@ pub(super) async fn insert_grant(
 
 pub(super) fn scheduler_event(
     now: i64,
-    kind: &str,
+    kind: AccessEventKind,
     request_id: &str,
     grant_id: Option<&str>,
 ) -> AccessEventRow {
     AccessEventRow {
         at: now,
-        kind: kind.into(),
+        kind,
         actor: "scheduler".into(),
         request_id: request_id.to_owned(),
         grant_id: grant_id.map(str::to_owned),

@@ -2,7 +2,8 @@
 
 use sqlx::{Any, Transaction};
 
-use crate::domain::Grant;
+use crate::domain::{Grant, RequestState};
+use keyhole_protocol::access::{AccessEventKind, Verdict};
 
 use super::super::{Store, StoreError};
 use super::{
@@ -17,7 +18,7 @@ impl Store {
     pub async fn insert_request(
         &self,
         r: &NewRequest,
-        state: &str,
+        state: RequestState,
         grant: Option<&Grant>,
         events: &[AccessEventRow],
     ) -> Result<(), StoreError> {
@@ -40,7 +41,7 @@ impl Store {
         .bind(r.required_approvals)
         .bind(r.created_at)
         .bind(r.pending_expires_at)
-        .bind(state)
+        .bind(state.as_str())
         .bind(auto.then_some(r.created_at))
         .bind(auto.then_some("policy"))
         .execute(&mut *tx)
@@ -82,7 +83,7 @@ impl Store {
                     reviewer_email: r.try_get("reviewer_email")?,
                     reviewer_name: r.try_get("reviewer_name")?,
                     reviewer_kube_user: r.try_get("reviewer_kube_user")?,
-                    verdict: r.try_get("verdict")?,
+                    verdict: parse_verdict(&r.try_get::<String, _>("verdict")?)?,
                     comment: r.try_get("comment")?,
                     at: r.try_get("at")?,
                 })
@@ -113,7 +114,9 @@ impl Store {
         .rows_affected();
         if bumped == 0 {
             tx.rollback().await?;
-            return Ok(ApproveOutcome::NotPending(self.state_at(id, now).await?));
+            return Ok(ApproveOutcome::NotPending(
+                self.request_state_at(id, now).await?,
+            ));
         }
         // Distinct people: neither the same subject nor the same Kubernetes user name
         // (what the cluster's audit log will name) may count twice.
@@ -130,7 +133,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(ApproveOutcome::AlreadyReviewed);
         }
-        insert_review(&mut tx, id, reviewer, "approve", comment, now).await?;
+        insert_review(&mut tx, id, reviewer, Verdict::Approve, comment, now).await?;
         let (approvals, required): (i64, i64) = sqlx::query_as(
             "SELECT approvals, required_approvals FROM access_requests WHERE id = $1",
         )
@@ -139,7 +142,7 @@ impl Store {
         .await?;
         let mut event = AccessEventRow {
             at: now,
-            kind: "request_reviewed".into(),
+            kind: AccessEventKind::RequestReviewed,
             actor: reviewer.subject.to_owned(),
             request_id: id.to_owned(),
             grant_id: None,
@@ -161,7 +164,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         insert_grant(&mut tx, grant).await?;
-        event.kind = "request_approved".into();
+        event.kind = AccessEventKind::RequestApproved;
         event.grant_id = Some(grant.id.clone());
         insert_event(&mut tx, &event).await?;
         tx.commit().await?;
@@ -173,7 +176,7 @@ impl Store {
     pub async fn close_request(
         &self,
         id: &str,
-        to: &str,
+        to: RequestState,
         by: &str,
         review: Option<(&Reviewer<'_>, &str)>,
         now: i64,
@@ -185,7 +188,7 @@ impl Store {
              WHERE id = $1 AND state = 'pending' AND pending_expires_at > $3",
         )
         .bind(id)
-        .bind(to)
+        .bind(to.as_str())
         .bind(now)
         .bind(by)
         .execute(&mut *tx)
@@ -206,7 +209,7 @@ impl Store {
             .bind(reviewer.kube_user)
             .execute(&mut *tx)
             .await?;
-            insert_review(&mut tx, id, reviewer, "deny", comment, now).await?;
+            insert_review(&mut tx, id, reviewer, Verdict::Deny, comment, now).await?;
         }
         insert_event(&mut tx, event).await?;
         tx.commit().await?;
@@ -214,12 +217,12 @@ impl Store {
     }
 
     /// The state of a request as of `now`: `expired` for a pending one past its deadline.
-    pub async fn state_at(&self, id: &str, now: i64) -> Result<String, StoreError> {
-        Ok(match self.request(id).await? {
-            Some(r) if r.state == "pending" && r.new.pending_expires_at <= now => "expired".into(),
-            Some(r) => r.state,
-            None => "missing".into(),
-        })
+    pub async fn request_state_at(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<RequestState>, StoreError> {
+        Ok(self.request(id).await?.map(|r| r.state_at(now)))
     }
 
     /// Moves every pending request past its deadline to `expired`; returns them.
@@ -247,7 +250,7 @@ impl Store {
             if moved == 1 {
                 insert_event(
                     &mut tx,
-                    &scheduler_event(now, "request_expired", &r.new.id, None),
+                    &scheduler_event(now, AccessEventKind::RequestExpired, &r.new.id, None),
                 )
                 .await?;
                 tx.commit().await?;
@@ -264,7 +267,7 @@ async fn insert_review(
     tx: &mut Transaction<'static, Any>,
     id: &str,
     reviewer: &Reviewer<'_>,
-    verdict: &str,
+    verdict: Verdict,
     comment: &str,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -276,11 +279,28 @@ async fn insert_review(
     .bind(reviewer.subject)
     .bind(reviewer.email)
     .bind(reviewer.name)
-    .bind(verdict)
+    .bind(verdict_str(verdict))
     .bind(comment)
     .bind(now)
     .bind(reviewer.kube_user)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The stored spelling of a verdict.
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Approve => "approve",
+        Verdict::Deny => "deny",
+    }
+}
+
+/// A stored verdict; an unknown one is `Corrupt`.
+fn parse_verdict(s: &str) -> Result<Verdict, StoreError> {
+    match s {
+        "approve" => Ok(Verdict::Approve),
+        "deny" => Ok(Verdict::Deny),
+        other => Err(StoreError::Corrupt(format!("review verdict {other:?}"))),
+    }
 }
