@@ -1,7 +1,7 @@
 //! wasm-bindgen binding to xterm.js 6 and its fit and WebGL addons, loaded by `index.html` as
 //! UMD globals (`Terminal`, `FitAddon.FitAddon`, `WebglAddon.WebglAddon`).
 //!
-//! Two traps (TOOLCHAIN.md, pitfalls 4 and 5): extern types need `#[derive(Clone)]` explicitly,
+//! Two traps (docs/development.md, Pitfalls 4 and 5): extern types need `#[derive(Clone)]`,
 //! and bytes must be handed to `write` as a JS-owned `Uint8Array` (xterm parses asynchronously,
 //! so a view into wasm memory would be overwritten before it is read).
 

@@ -263,7 +263,7 @@ fn busy(window: Duration) -> f64 {
     1.0 - (i1 - i0) as f64 / total
 }
 
-/// Waits (up to 3 minutes) for the machine to be quiet (< 12% busy), as PERFORMANCE.md asks;
+/// Waits (up to 3 minutes) for the machine to be quiet (< 12% busy), as docs/performance.md ("How to measure") asks;
 /// returns the busy fraction seen last.
 fn wait_quiet() -> f64 {
     let deadline = Instant::now() + Duration::from_secs(180);

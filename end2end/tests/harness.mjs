@@ -128,7 +128,7 @@ export async function startStack({ tokenTtl } = {}) {
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** Console messages that are expected noise (see TOOLCHAIN.md). */
+/** Console messages that are expected noise (see docs/development.md, Pitfall 11). */
 const NOISE = [/GPU stall due to ReadPixels/, /integrity.*preload/i, /GL Driver Message/];
 
 /** A fresh browser (own profile, so no IdP session leaks between users). */

@@ -3,7 +3,9 @@
 //!
 //! # Layout
 //! - [`config`]: TOML + `KEYHOLE_*` env → validated [`config::Config`].
-//! - `dev` (feature `dev`): the development stand-ins of `--dev` (devstack's cluster, dev IdP).
+//! - `dev` (feature `dev`): the development stand-ins of `--dev` (devstack's cluster, dev IdP);
+//!   without the feature, `dev_disabled.rs` makes development mode a startup error.
+//! - [`domain`]: the grant and the request/grant state machines; pure types.
 //! - [`http`]: router glue, static web app, security headers, health probes.
 //! - [`auth`]: OIDC login, sessions, CSRF, roles from IdP groups.
 //! - [`access`]: requests, approvals, time-bound grants, live events, webhooks.
@@ -13,8 +15,11 @@
 //! - [`terminal`]: pods, logs and the browser terminal (WebSocket ↔ pods/exec).
 //! - [`error`]: the HTTP error type.
 //!
-//! Dependencies point one way: `http` → domain modules (`auth`, …) →
-//! `policy`, `store` → `config`. Domain modules never import `http` routes.
+//! Dependencies point one way: `http` → feature modules (`auth`, `access`, `terminal`) →
+//! `kube`, `store` → `domain`, `policy` → `config`. Feature modules never import `http` routes.
+//!
+//! This file is the composition root only: it builds the state, the routes and the background
+//! tasks from the config (read once, never changed afterwards).
 //!
 //! [`run`] is what `keyhole serve` calls, and what the integration tests call
 //! on port 0.
@@ -24,7 +29,7 @@
 pub mod access;
 pub mod auth;
 pub mod config;
-#[cfg(feature = "dev")]
+#[cfg_attr(not(feature = "dev"), path = "dev_disabled.rs")]
 pub mod dev;
 pub mod domain;
 pub mod error;
@@ -42,12 +47,11 @@ use anyhow::Context;
 use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_sessions::session_store::ExpiredDeletion;
 
 use crate::auth::{Auth, RoleSource};
 use crate::config::{Config, KubernetesConfig, OidcConfig};
 use crate::http::assets::WebAssets;
-use crate::policy::{Policy, PolicyHandle};
+use crate::policy::PolicyHandle;
 use crate::state::AppState;
 use crate::store::{Store, WebSessionStore};
 
@@ -55,27 +59,6 @@ use crate::store::{Store, WebSessionStore};
 struct Guards {
     _dev: Option<dev::StandIns>,
     reloader: Option<tokio::task::JoinHandle<()>>,
-}
-
-/// The startup error of a build without the `dev` feature asked for development mode.
-const NO_DEV_FEATURE: &str = "development mode was asked for (--dev, dev = true or KEYHOLE_DEV), \
-     but this build has no development stand-ins; it was built without the `dev` feature";
-
-/// A build without the `dev` feature has no stand-ins: development mode is a startup error.
-#[cfg(not(feature = "dev"))]
-mod dev {
-    use crate::config::{Config, KubernetesConfig, OidcConfig};
-
-    pub struct StandIns {
-        pub kubernetes: Option<KubernetesConfig>,
-        pub oidc: Option<OidcConfig>,
-    }
-
-    impl StandIns {
-        pub async fn start(_config: &Config) -> anyhow::Result<StandIns> {
-            anyhow::bail!(super::NO_DEV_FEATURE)
-        }
-    }
 }
 
 impl Drop for Guards {
@@ -96,7 +79,7 @@ pub async fn run(
     let token = CancellationToken::new();
     let (state, _guards) = build_state(config, token.clone()).await?;
     let store = state.store.clone();
-    let deletion = tokio::spawn(delete_expired_sessions(WebSessionStore::new(store.clone())));
+    let deletion = WebSessionStore::new(store.clone()).spawn_expired_deletion();
     let heartbeat = terminal::replicas::spawn_heartbeat(store.clone(), token.clone());
     let app = http::router(state);
     let addr = listener.local_addr()?;
@@ -133,15 +116,12 @@ async fn build_state(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(AppState, Guards)> {
-    if config.dev && !cfg!(feature = "dev") {
-        anyhow::bail!(NO_DEV_FEATURE);
-    }
     let assets = WebAssets::load(&config.dist_dir)?;
     let store = Store::connect(config.database_url.expose())
         .await
         .context("cannot open the database")?;
     terminal::replicas::start(&store).await?;
-    let (policy, reloader) = load_policy(&config)?;
+    let (policy, reloader) = policy::load_and_watch(config.policy_file.as_deref())?;
     let stand_ins = if config.dev {
         Some(dev::StandIns::start(&config).await?)
     } else {
@@ -205,44 +185,8 @@ fn upstreams(
     Ok((kubernetes, oidc, dev_idp))
 }
 
-/// Loads the policy file (or the built-in demo policy) and, for a file,
-/// starts watching it: a changed file is reloaded, an invalid one is logged
-/// and the last good policy stays in force. An invalid file at startup is a
-/// startup error: we fail closed rather than run without a policy.
-fn load_policy(
-    config: &Config,
-) -> anyhow::Result<(PolicyHandle, Option<tokio::task::JoinHandle<()>>)> {
-    let Some(path) = &config.policy_file else {
-        tracing::info!("no policy file configured: using the built-in demo policy");
-        return Ok((PolicyHandle::new(Policy::builtin()), None));
-    };
-    let policy =
-        Policy::from_file(path).map_err(|e| anyhow::anyhow!("{}", e.lines().join("; ")))?;
-    tracing::info!(file = %path.display(), profiles = policy.profiles().len(), "policy loaded");
-    let handle = PolicyHandle::new(policy);
-    let task = policy::spawn_reloader(handle.clone(), path.clone(), |status| {
-        if status.ok {
-            tracing::info!("policy reloaded");
-        } else {
-            tracing::error!(errors = ?status.errors, "policy reload failed; keeping the last good policy");
-        }
-    });
-    Ok((handle, Some(task)))
-}
-
 impl RoleSource for PolicyHandle {
     fn roles_for(&self, groups: &[String]) -> Vec<keyhole_protocol::api::Role> {
         self.current().roles_for(groups)
-    }
-}
-
-/// Removes expired sessions every five minutes.
-async fn delete_expired_sessions(sessions: WebSessionStore) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
-    loop {
-        tick.tick().await;
-        if let Err(e) = sessions.delete_expired().await {
-            tracing::warn!(error = %e, "deleting expired sessions failed");
-        }
     }
 }

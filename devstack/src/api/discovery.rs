@@ -1,7 +1,7 @@
 //! `/version` and legacy discovery (`APIVersions`, `APIGroupList`, `APIResourceList`).
 //!
 //! Answering the legacy documents as plain `application/json` makes kubectl fall back from
-//! aggregated discovery to per-group GETs, which is all devstack needs (KUBERNETES-API.md §5).
+//! aggregated discovery to per-group GETs: all devstack needs (docs/kubernetes-exec.md §12).
 
 use axum::Json;
 use axum::http::HeaderMap;

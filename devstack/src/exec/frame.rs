@@ -1,6 +1,6 @@
 //! The `v5.channel.k8s.io` / `v4.channel.k8s.io` wire protocol, without I/O: request
 //! parameters, client message decoding and the Status objects written on channel 3.
-//! See KUBERNETES-API.md §1.1.
+//! See docs/kubernetes-exec.md, §2 'Handshake and subprotocols' to §7 'Half-close'.
 
 use serde::Deserialize;
 use serde_json::{Value, json};

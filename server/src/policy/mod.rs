@@ -44,7 +44,9 @@ pub use cli::{cli_check, cli_test};
 pub use decide::{DenyReason, RequestDecision, RequestInput, ReviewDenied};
 pub use duration::{MAX_POLICY_DURATION, deadline, format_duration, parse_duration};
 pub use load::{LoadError, PolicyErrors};
-pub use reload::{PolicyHandle, ReloadStatus, spawn_reloader, spawn_reloader_every};
+pub use reload::{
+    PolicyHandle, ReloadStatus, load_and_watch, spawn_reloader, spawn_reloader_every,
+};
 pub use rules::{CommandRule, LineDecision, evaluate_line, evaluate_strict};
 pub use schema::schema_json;
 pub use span::{Diagnostic, Pos, Severity};

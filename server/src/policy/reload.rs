@@ -172,6 +172,31 @@ fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
+/// Loads the policy file (or the built-in demo policy) and, for a file,
+/// starts watching it: a changed file is reloaded, an invalid one is logged
+/// and the last good policy stays in force. An invalid file at startup is a
+/// startup error: we fail closed rather than run without a policy.
+pub fn load_and_watch(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<(PolicyHandle, Option<tokio::task::JoinHandle<()>>)> {
+    let Some(path) = path else {
+        tracing::info!("no policy file configured: using the built-in demo policy");
+        return Ok((PolicyHandle::new(super::Policy::builtin()), None));
+    };
+    let policy =
+        super::Policy::from_file(path).map_err(|e| anyhow::anyhow!("{}", e.lines().join("; ")))?;
+    tracing::info!(file = %path.display(), profiles = policy.profiles().len(), "policy loaded");
+    let handle = PolicyHandle::new(policy);
+    let task = spawn_reloader(handle.clone(), path.to_owned(), |status| {
+        if status.ok {
+            tracing::info!("policy reloaded");
+        } else {
+            tracing::error!(errors = ?status.errors, "policy reload failed; keeping the last good policy");
+        }
+    });
+    Ok((handle, Some(task)))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

@@ -107,3 +107,18 @@ impl ExpiredDeletion for WebSessionStore {
         Ok(())
     }
 }
+
+impl WebSessionStore {
+    /// Removes expired web sessions every five minutes, until the task is aborted.
+    pub fn spawn_expired_deletion(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+            loop {
+                tick.tick().await;
+                if let Err(e) = self.delete_expired().await {
+                    tracing::warn!(error = %e, "deleting expired web sessions failed");
+                }
+            }
+        })
+    }
+}
