@@ -10,7 +10,7 @@ use web_sys::{Request, RequestCredentials, RequestInit, Response};
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ApiFailure {
+pub(crate) enum ApiFailure {
     /// 401: the session is gone; the app sends the user to login.
     Unauthenticated,
     /// Any other HTTP error, with the server's `{error, message}`.
@@ -32,7 +32,7 @@ impl std::fmt::Display for ApiFailure {
 impl std::error::Error for ApiFailure {}
 
 /// `GET path` → `T`.
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+pub(crate) async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     send("GET", path, None, None).await
 }
 
@@ -40,7 +40,7 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
 /// first `pages` pages, following each `next_cursor`, and whether more rows exist after them.
 /// The lists refetch all the pages the user has opened ("Load more") on every live change, so
 /// what they see stays current and nothing is shown twice.
-pub async fn get_pages<T: DeserializeOwned>(
+pub(crate) async fn get_pages<T: DeserializeOwned>(
     path: &str,
     pages: usize,
 ) -> Result<(Vec<T>, bool), ApiFailure> {
@@ -63,7 +63,7 @@ pub async fn get_pages<T: DeserializeOwned>(
 }
 
 /// `POST path` with a JSON body → `T`.
-pub async fn post<B: Serialize, T: DeserializeOwned>(
+pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: &B,
     csrf: &str,

@@ -8,6 +8,9 @@
 //! - [`xterm`], [`term_socket`]: the xterm.js binding and the terminal WebSocket client.
 
 #![forbid(unsafe_code)]
+// A binary: `pub` marks what a module offers to the others (Leptos components are `pub fn` by
+// convention); nothing is reachable from outside the crate anyway.
+#![allow(unreachable_pub)]
 
 mod api;
 mod components;

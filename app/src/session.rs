@@ -12,7 +12,7 @@ use crate::api::{self, ApiFailure};
 
 /// What the app knows about the current user.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SessionState {
+pub(crate) enum SessionState {
     /// `/api/me` has not answered yet.
     Loading,
     /// Signed in.
@@ -25,7 +25,7 @@ pub enum SessionState {
 
 /// Session handle in context.
 #[derive(Clone, Copy)]
-pub struct Session {
+pub(crate) struct Session {
     /// Current state.
     pub state: RwSignal<SessionState>,
     /// Public server facts (dev IdP banner, IdP readiness).
@@ -34,7 +34,7 @@ pub struct Session {
 
 impl Session {
     /// The signed-in user, if any.
-    pub fn me(&self) -> Option<Me> {
+    pub(crate) fn me(&self) -> Option<Me> {
         match self.state.get() {
             SessionState::SignedIn(me) => Some(me),
             _ => None,
@@ -42,12 +42,12 @@ impl Session {
     }
 
     /// `true` if the user holds `role`.
-    pub fn has(&self, role: Role) -> bool {
+    pub(crate) fn has(&self, role: Role) -> bool {
         self.me().is_some_and(|m| m.roles.contains(&role))
     }
 
     /// Reloads `/api/session`.
-    pub fn refresh(&self) {
+    pub(crate) fn refresh(&self) {
         let (state, info) = (self.state, self.info);
         LAST_REFRESH.with(|t| t.set(js_sys::Date::now()));
         leptos::task::spawn_local(async move {
@@ -65,7 +65,7 @@ impl Session {
     /// Fetches `/api/me` (a 401 sends the browser to login). The server counts it as
     /// activity, so the idle timeout starts again: the terminal page calls this every few
     /// minutes while it is open.
-    pub fn refresh_me(&self) {
+    pub(crate) fn refresh_me(&self) {
         let state = self.state;
         LAST_REFRESH.with(|t| t.set(js_sys::Date::now()));
         leptos::task::spawn_local(async move {
@@ -90,7 +90,7 @@ const REFRESH_AFTER_ACTIVITY_MS: f64 = 60_000.0;
 /// so at most once a minute the session is re-read to show the new end time. (Only real
 /// activity leads here; the app never polls just to keep a session alive, except on the
 /// terminal page.)
-pub fn note_activity() {
+pub(crate) fn note_activity() {
     let due = LAST_REFRESH.with(|t| js_sys::Date::now() - t.get() >= REFRESH_AFTER_ACTIVITY_MS);
     if due && let Some(session) = CURRENT.with(std::cell::Cell::get) {
         session.refresh();
@@ -98,7 +98,7 @@ pub fn note_activity() {
 }
 
 /// Creates the session context and starts loading it.
-pub fn provide_session() {
+pub(crate) fn provide_session() {
     let session = Session {
         state: RwSignal::new(SessionState::Loading),
         info: RwSignal::new(None),
@@ -109,12 +109,12 @@ pub fn provide_session() {
 }
 
 /// The session from context.
-pub fn use_session() -> Session {
+pub(crate) fn use_session() -> Session {
     expect_context::<Session>()
 }
 
 /// The URL of the login page that returns to the current location.
-pub fn login_url_for_here() -> String {
+pub(crate) fn login_url_for_here() -> String {
     let loc = web_sys::window().map(|w| w.location());
     let path = loc
         .map(|l| {
@@ -129,14 +129,14 @@ pub fn login_url_for_here() -> String {
 }
 
 /// Full-page navigation (used for `/auth/*`, which the server handles).
-pub fn hard_navigate(url: &str) {
+pub(crate) fn hard_navigate(url: &str) {
     if let Some(w) = web_sys::window() {
         let _ = w.location().set_href(url);
     }
 }
 
 /// Signs out: ends the Keyhole session, then the IdP session if it offers that.
-pub fn sign_out(session: Session) {
+pub(crate) fn sign_out(session: Session) {
     let csrf = session.me().map(|m| m.csrf_token).unwrap_or_default();
     leptos::task::spawn_local(async move {
         #[derive(serde::Deserialize)]

@@ -25,7 +25,7 @@ const MAX_ATTEMPTS: u32 = 5;
 
 /// What the page shows about the session (all `Copy` signals).
 #[derive(Clone, Copy)]
-pub struct TermSignals {
+pub(crate) struct TermSignals {
     /// `connecting`, `connected`, `reconnecting`, `ended`.
     pub status: RwSignal<&'static str>,
     /// `(pod, container, expires_at)` from `hello`.
@@ -38,7 +38,7 @@ pub struct TermSignals {
 
 impl TermSignals {
     /// Fresh signals.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             status: RwSignal::new("connecting"),
             info: RwSignal::new(None),
@@ -49,7 +49,7 @@ impl TermSignals {
 }
 
 /// The live terminal and socket.
-pub struct Live {
+pub(crate) struct Live {
     term: Terminal,
     fit: XtermFitAddon,
     ws: Option<WebSocket>,
@@ -68,10 +68,10 @@ pub struct Live {
 }
 
 /// Shared handle.
-pub type Shared = Rc<RefCell<Option<Live>>>;
+pub(crate) type Shared = Rc<RefCell<Option<Live>>>;
 
 /// Creates the terminal in `host`, exposes it as `window.__term`, and connects.
-pub fn start(
+pub(crate) fn start(
     host: HtmlElement,
     shared: Shared,
     sig: TermSignals,
@@ -121,7 +121,7 @@ pub fn start(
 }
 
 /// Tears everything down (page cleanup).
-pub fn stop(shared: &Shared) {
+pub(crate) fn stop(shared: &Shared) {
     let Some(live) = shared.borrow_mut().take() else {
         return;
     };
@@ -138,7 +138,7 @@ pub fn stop(shared: &Shared) {
 }
 
 /// Starts over after the session ended (the user clicked "Reconnect").
-pub fn reconnect(shared: &Shared, sig: TermSignals) {
+pub(crate) fn reconnect(shared: &Shared, sig: TermSignals) {
     if let Some(live) = shared.borrow_mut().as_mut() {
         live.final_end = false;
         live.attempts = 0;
@@ -149,7 +149,7 @@ pub fn reconnect(shared: &Shared, sig: TermSignals) {
 }
 
 /// The selected text, for the Copy button.
-pub fn selection(shared: &Shared) -> String {
+pub(crate) fn selection(shared: &Shared) -> String {
     shared
         .borrow()
         .as_ref()
@@ -158,7 +158,7 @@ pub fn selection(shared: &Shared) -> String {
 }
 
 /// Sends text as input (the Paste button).
-pub fn send_text(shared: &Shared, text: &str) {
+pub(crate) fn send_text(shared: &Shared, text: &str) {
     send_bytes(shared, text.as_bytes());
 }
 
@@ -222,14 +222,14 @@ fn copy_paste_keys(
 }
 
 /// Writes `text` to the clipboard.
-pub fn copy(text: &str) {
+pub(crate) fn copy(text: &str) {
     if let Some(w) = web_sys::window() {
         let _ = w.navigator().clipboard().write_text(text);
     }
 }
 
 /// Reads the clipboard and sends it as input.
-pub fn paste(shared: Shared) {
+pub(crate) fn paste(shared: Shared) {
     let Some(w) = web_sys::window() else { return };
     let promise = w.navigator().clipboard().read_text();
     wasm_bindgen_futures::spawn_local(async move {
@@ -266,16 +266,13 @@ fn connect(shared: &Shared, sig: TermSignals) {
     let mut guard = shared.borrow_mut();
     let Some(live) = guard.as_mut() else { return };
     let Some(url) = socket_url(live) else { return };
-    let ws = match WebSocket::new(&url) {
-        Ok(ws) => ws,
-        Err(_) => {
-            sig.ended.set(Some((
-                "Cannot connect".into(),
-                "The terminal socket could not be opened.".into(),
-                true,
-            )));
-            return;
-        }
+    let Ok(ws) = WebSocket::new(&url) else {
+        sig.ended.set(Some((
+            "Cannot connect".into(),
+            "The terminal socket could not be opened.".into(),
+            true,
+        )));
+        return;
     };
     ws.set_binary_type(BinaryType::Arraybuffer);
     let s = shared.clone();
@@ -303,7 +300,10 @@ fn connect(shared: &Shared, sig: TermSignals) {
     });
     let s = shared.clone();
     let on_close = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-        let code = ev.dyn_ref::<CloseEvent>().map(|e| e.code()).unwrap_or(0);
+        let code = ev
+            .dyn_ref::<CloseEvent>()
+            .map(web_sys::CloseEvent::code)
+            .unwrap_or(0);
         closed(&s, sig, code);
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));

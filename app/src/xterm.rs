@@ -96,7 +96,7 @@ extern "C" {
 }
 
 /// Terminal options: our theme and font, a scrollback that stays modest in memory.
-pub fn options() -> JsValue {
+pub(crate) fn options() -> JsValue {
     let opts = js_sys::Object::new();
     let set = |k: &str, v: JsValue| {
         let _ = js_sys::Reflect::set(&opts, &JsValue::from_str(k), &v);

@@ -296,9 +296,8 @@ async fn malformed_websocket_frames_end_only_that_session() {
         .parse()
         .unwrap();
     // Write an unmasked frame with a reserved opcode straight onto the TCP stream.
-    let mut tcp = match ws.into_inner() {
-        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp,
-        _ => unreachable!("plain HTTP listener"),
+    let tokio_tungstenite::MaybeTlsStream::Plain(mut tcp) = ws.into_inner() else {
+        unreachable!("plain HTTP listener")
     };
     tcp.write_all(&[0x83, 0x02, 0xde, 0xad]).await.unwrap();
     assert!(

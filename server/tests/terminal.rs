@@ -68,7 +68,7 @@ async fn read_until(
         match msg {
             Some(Ok(Message::Binary(b))) => seen.output.push_str(&String::from_utf8_lossy(&b)),
             Some(Ok(Message::Text(t))) => seen.control.push(serde_json::from_str(&t).unwrap()),
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+            Some(Ok(Message::Close(_)) | Err(_)) | None => {
                 seen.closed = true;
                 return;
             }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 /// Lists the errors a page raised, with a way back.
 #[component]
-pub fn ErrorView(errors: ArcRwSignal<Errors>) -> impl IntoView {
+pub(crate) fn ErrorView(errors: ArcRwSignal<Errors>) -> impl IntoView {
     let list = move || {
         errors
             .get()

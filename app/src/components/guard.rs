@@ -13,7 +13,7 @@ use crate::session::{SessionState, hard_navigate, login_url_for_here, use_sessio
 /// Renders `children` for a signed-in user; otherwise sends them to login
 /// (remembering this page), or shows why the session could not be checked.
 #[component]
-pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
+pub(crate) fn RequireSession(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     move || {
         match session.state.get() {
@@ -34,7 +34,7 @@ pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
 /// Renders `children` only for users holding one of `roles`; others see a
 /// "not allowed" view that says which role is needed.
 #[component]
-pub fn RequireRole(roles: Vec<Role>, children: ChildrenFn) -> impl IntoView {
+pub(crate) fn RequireRole(roles: Vec<Role>, children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let needed = roles
         .iter()

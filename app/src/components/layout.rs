@@ -9,7 +9,7 @@ use crate::session::{SessionState, sign_out, use_session};
 
 /// Wraps every page.
 #[component]
-pub fn Layout(children: Children) -> impl IntoView {
+pub(crate) fn Layout(children: Children) -> impl IntoView {
     let session = use_session();
     let dev_idp = move || session.info.get().is_some_and(|i| i.dev_idp);
     view! {

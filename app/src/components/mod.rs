@@ -1,5 +1,5 @@
 //! Shared components.
 
-pub mod error_view;
-pub mod guard;
-pub mod layout;
+pub(crate) mod error_view;
+pub(crate) mod guard;
+pub(crate) mod layout;

@@ -11,7 +11,7 @@ use crate::session::use_session;
 
 /// Approve or deny `request_id` with a comment; bumps `version` when done.
 #[component]
-pub fn ReviewBox(request_id: String, version: RwSignal<u32>) -> impl IntoView {
+pub(super) fn ReviewBox(request_id: String, version: RwSignal<u32>) -> impl IntoView {
     let session = use_session();
     let comment = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -56,7 +56,7 @@ pub fn ReviewBox(request_id: String, version: RwSignal<u32>) -> impl IntoView {
 
 /// Cancel one's own pending request.
 #[component]
-pub fn CancelButton(request_id: String, version: RwSignal<u32>) -> impl IntoView {
+pub(super) fn CancelButton(request_id: String, version: RwSignal<u32>) -> impl IntoView {
     let session = use_session();
     let error = RwSignal::new(None::<String>);
     let id = StoredValue::new(request_id);
@@ -80,7 +80,7 @@ pub fn CancelButton(request_id: String, version: RwSignal<u32>) -> impl IntoView
 
 /// Revoke `grant_id` with a reason.
 #[component]
-pub fn RevokeBox(grant_id: String, version: RwSignal<u32>) -> impl IntoView {
+pub(super) fn RevokeBox(grant_id: String, version: RwSignal<u32>) -> impl IntoView {
     let session = use_session();
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);

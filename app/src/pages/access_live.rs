@@ -23,7 +23,7 @@ const EVENTS: [&str; 10] = [
 
 /// A counter that goes up on every live event the user may see (and on every reconnect), so
 /// pages refetch when it changes. The stream closes when the page goes away.
-pub fn use_live_version() -> RwSignal<u32> {
+pub(super) fn use_live_version() -> RwSignal<u32> {
     let version = RwSignal::new(0u32);
     let Ok(source) = web_sys::EventSource::new("/api/events") else {
         return version;
@@ -46,7 +46,7 @@ pub fn use_live_version() -> RwSignal<u32> {
 /// "Load more" under a paged list: shown while `more` rows exist; each click opens one more
 /// page (the list then refetches that many pages).
 #[component]
-pub fn LoadMore(more: RwSignal<bool>, pages: RwSignal<usize>) -> impl IntoView {
+pub(super) fn LoadMore(more: RwSignal<bool>, pages: RwSignal<usize>) -> impl IntoView {
     move || {
         more.get().then(|| {
             view! {
@@ -58,7 +58,7 @@ pub fn LoadMore(more: RwSignal<bool>, pages: RwSignal<usize>) -> impl IntoView {
 }
 
 /// Unix seconds now, updated every second (for countdowns).
-pub fn use_clock() -> RwSignal<i64> {
+pub(super) fn use_clock() -> RwSignal<i64> {
     let now = RwSignal::new(unix_now());
     if let Ok(handle) = set_interval_with_handle(
         move || now.set(unix_now()),
@@ -70,12 +70,12 @@ pub fn use_clock() -> RwSignal<i64> {
 }
 
 /// Unix seconds from the browser's clock.
-pub fn unix_now() -> i64 {
+pub(super) fn unix_now() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
 /// `1h 05m 09s`, `4m 10s`, `12s`.
-pub fn format_left(secs: i64) -> String {
+pub(super) fn format_left(secs: i64) -> String {
     let s = secs.max(0);
     let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
     if h > 0 {
@@ -88,7 +88,7 @@ pub fn format_left(secs: i64) -> String {
 }
 
 /// `2h`, `1h 30m`, `45m`, `90s`.
-pub fn format_span(secs: i64) -> String {
+pub(super) fn format_span(secs: i64) -> String {
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     let mut parts = Vec::new();
     if h > 0 {
@@ -104,13 +104,13 @@ pub fn format_span(secs: i64) -> String {
 }
 
 /// A local time like `14:05`, from Unix seconds.
-pub fn format_time(unix: i64) -> String {
+pub(super) fn format_time(unix: i64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
 /// CSS class and label of a request state pill.
-pub fn request_pill(state: RequestState) -> (&'static str, &'static str) {
+pub(super) fn request_pill(state: RequestState) -> (&'static str, &'static str) {
     match state {
         RequestState::Pending => ("pill pill-pending", "pending"),
         RequestState::Approved => ("pill pill-ok", "approved"),
@@ -121,7 +121,7 @@ pub fn request_pill(state: RequestState) -> (&'static str, &'static str) {
 }
 
 /// CSS class and label of a grant state pill.
-pub fn grant_pill(state: GrantState) -> (&'static str, &'static str) {
+pub(super) fn grant_pill(state: GrantState) -> (&'static str, &'static str) {
     match state {
         GrantState::Active => ("pill pill-ok", "active"),
         GrantState::Revoked => ("pill pill-bad", "revoked"),
@@ -130,6 +130,6 @@ pub fn grant_pill(state: GrantState) -> (&'static str, &'static str) {
 }
 
 /// The CSRF token of the signed-in user.
-pub fn csrf(session: crate::session::Session) -> String {
+pub(super) fn csrf(session: crate::session::Session) -> String {
     session.me().map(|m| m.csrf_token).unwrap_or_default()
 }

@@ -16,7 +16,7 @@ use crate::session::use_session;
 
 /// `/approvals`.
 #[component]
-pub fn ApprovalsPage() -> impl IntoView {
+pub(crate) fn ApprovalsPage() -> impl IntoView {
     view! { <RequireRole roles=vec![Role::Lead, Role::Admin]><Approvals/></RequireRole> }
 }
 

@@ -8,7 +8,7 @@ use crate::session::use_session;
 
 /// `/`.
 #[component]
-pub fn HomePage() -> impl IntoView {
+pub(crate) fn HomePage() -> impl IntoView {
     view! {
         <RequireSession>
             <Overview/>

@@ -34,7 +34,7 @@ fn error_text(code: &str) -> &'static str {
 
 /// `/login`.
 #[component]
-pub fn LoginPage() -> impl IntoView {
+pub(crate) fn LoginPage() -> impl IntoView {
     let session = use_session();
     let query = use_query_map();
     let error = move || query.with(|q| q.get("error"));

@@ -18,7 +18,7 @@ const MAX_CHARS: usize = 512 * 1024;
 
 /// The logs page.
 #[component]
-pub fn LogsPage() -> impl IntoView {
+pub(crate) fn LogsPage() -> impl IntoView {
     view! {
         <RequireSession>
             <LogsView/>

@@ -2,14 +2,14 @@
 
 mod access_actions;
 mod access_live;
-pub mod approvals;
-pub mod home;
-pub mod login;
-pub mod logs;
-pub mod not_found;
-pub mod pods;
-pub mod policy;
-pub mod request_detail;
-pub mod requests;
-pub mod sessions;
-pub mod terminal;
+pub(crate) mod approvals;
+pub(crate) mod home;
+pub(crate) mod login;
+pub(crate) mod logs;
+pub(crate) mod not_found;
+pub(crate) mod pods;
+pub(crate) mod policy;
+pub(crate) mod request_detail;
+pub(crate) mod requests;
+pub(crate) mod sessions;
+pub(crate) mod terminal;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 /// Shown for unknown client-side routes.
 #[component]
-pub fn NotFound() -> impl IntoView {
+pub(crate) fn NotFound() -> impl IntoView {
     view! {
         <section class="card narrow center" data-testid="not-found">
             <h1>"Page not found"</h1>

@@ -14,7 +14,7 @@ use crate::pages::terminal::format_left;
 
 /// The pod picker.
 #[component]
-pub fn PodsPage() -> impl IntoView {
+pub(crate) fn PodsPage() -> impl IntoView {
     view! {
         <RequireSession>
             <PodPicker/>
@@ -103,7 +103,7 @@ fn PodRow(grant: String, pod: PodSummary) -> impl IntoView {
 
 /// `/pods`: the caller's active grants, each leading to its pod picker.
 #[component]
-pub fn MyGrantsPage() -> impl IntoView {
+pub(crate) fn MyGrantsPage() -> impl IntoView {
     view! {
         <RequireSession>
             <MyGrants/>

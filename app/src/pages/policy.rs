@@ -11,7 +11,7 @@ use crate::components::guard::RequireRole;
 
 /// `/admin/policy`.
 #[component]
-pub fn PolicyPage() -> impl IntoView {
+pub(crate) fn PolicyPage() -> impl IntoView {
     view! { <RequireRole roles=vec![Role::Admin]><Policy/></RequireRole> }
 }
 

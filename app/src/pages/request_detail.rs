@@ -15,7 +15,7 @@ use crate::components::guard::RequireSession;
 
 /// `/requests/:id`.
 #[component]
-pub fn RequestDetailPage() -> impl IntoView {
+pub(crate) fn RequestDetailPage() -> impl IntoView {
     view! { <RequireSession><Detail/></RequireSession> }
 }
 

@@ -18,7 +18,7 @@ use crate::session::use_session;
 
 /// `/requests`.
 #[component]
-pub fn RequestsPage() -> impl IntoView {
+pub(crate) fn RequestsPage() -> impl IntoView {
     view! { <RequireSession><Requests/></RequireSession> }
 }
 

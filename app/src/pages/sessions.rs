@@ -18,7 +18,7 @@ const REFRESH_MS: u64 = 5_000;
 
 /// `/sessions`.
 #[component]
-pub fn SessionsPage() -> impl IntoView {
+pub(crate) fn SessionsPage() -> impl IntoView {
     let session = use_session();
     let overseer = Memo::new(move |_| {
         session.has(Role::Lead) || session.has(Role::Auditor) || session.has(Role::Admin)

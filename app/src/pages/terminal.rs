@@ -18,7 +18,7 @@ use crate::term_socket::{self, Shared, TermSignals};
 
 /// The terminal page.
 #[component]
-pub fn TerminalPage() -> impl IntoView {
+pub(crate) fn TerminalPage() -> impl IntoView {
     view! {
         <RequireSession>
             <TerminalView/>
@@ -31,7 +31,7 @@ pub fn TerminalPage() -> impl IntoView {
 const SESSION_PING_MS: i32 = 3 * 60 * 1000;
 
 /// Seconds as `12m 05s`.
-pub fn format_left(secs: i64) -> String {
+pub(crate) fn format_left(secs: i64) -> String {
     if secs <= 0 {
         "expired".into()
     } else if secs >= 3600 {
@@ -118,7 +118,7 @@ fn TerminalView() -> impl IntoView {
     };
     let user = move || {
         who.get()
-            .and_then(|r| r.ok())
+            .and_then(std::result::Result::ok)
             .map(|g| g.kube_user)
             .unwrap_or_default()
     };

@@ -253,7 +253,11 @@ impl RunningIdp {
     /// then holds only the new key, and new tokens name its new `kid`.
     pub async fn rotate_signing_key(&self) -> anyhow::Result<()> {
         let key = tokio::task::spawn_blocking(SigningKey::generate).await??;
-        *self.shared.key.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(key);
+        *self
+            .shared
+            .key
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(key);
         Ok(())
     }
 }

@@ -50,12 +50,19 @@ pub(crate) struct Shared {
 impl Shared {
     /// The current signing key.
     pub(crate) fn key(&self) -> Arc<SigningKey> {
-        Arc::clone(&self.key.read().unwrap_or_else(|e| e.into_inner()))
+        Arc::clone(
+            &self
+                .key
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// Locks the per-flow state; a panic elsewhere must not wedge the issuer.
     pub(crate) fn flows(&self) -> MutexGuard<'_, Flows> {
-        self.flows.lock().unwrap_or_else(|e| e.into_inner())
+        self.flows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The client registered under `client_id`.

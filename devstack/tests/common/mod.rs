@@ -10,7 +10,7 @@ use devstack::{KubeOptions, RunningKube};
 use kube::Client;
 
 /// A running devstack and its temporary state.
-pub struct TestKube {
+pub(crate) struct TestKube {
     /// The server.
     pub kube: RunningKube,
     /// The audit log file.
@@ -21,7 +21,7 @@ pub struct TestKube {
 
 /// Who a client acts as.
 #[derive(Default, Clone)]
-pub struct As<'a> {
+pub(crate) struct As<'a> {
     /// Impersonate-User.
     pub user: Option<&'a str>,
     /// Impersonate-Group.
@@ -32,7 +32,7 @@ pub struct As<'a> {
 
 impl TestKube {
     /// Starts the built-in cluster.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let audit = dir.path().join("audit.log");
         let mut opts = KubeOptions::new(dir.path().join("state"));
@@ -43,14 +43,14 @@ impl TestKube {
     }
 
     /// A kube client over HTTPS (trusting the generated CA) with `token`.
-    pub fn client(&self, token: &str, who: As<'_>) -> Client {
+    pub(crate) fn client(&self, token: &str, who: As<'_>) -> Client {
         let mut cfg = kube::Config::new(self.kube.https_url.parse().unwrap());
         cfg.root_cert = Some(vec![self.kube.ca_der.clone()]);
         self.finish(cfg, token, who)
     }
 
     /// A kube client over plain HTTP.
-    pub fn http_client(&self, token: &str, who: As<'_>) -> Client {
+    pub(crate) fn http_client(&self, token: &str, who: As<'_>) -> Client {
         let cfg = kube::Config::new(self.kube.http_url.as_ref().unwrap().parse().unwrap());
         self.finish(cfg, token, who)
     }
@@ -78,12 +78,12 @@ impl TestKube {
     }
 
     /// The admin client (HTTPS).
-    pub fn admin(&self) -> Client {
+    pub(crate) fn admin(&self) -> Client {
         self.client(&self.kube.admin_token, As::default())
     }
 
     /// `host:port` of the plain HTTP listener.
-    pub fn http_host(&self) -> String {
+    pub(crate) fn http_host(&self) -> String {
         self.kube
             .http_url
             .as_ref()
@@ -94,7 +94,7 @@ impl TestKube {
 }
 
 /// Is `pid` gone (or a zombie nobody reaps)?
-pub fn process_gone(pid: i32) -> bool {
+pub(crate) fn process_gone(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         // The state is the field after the parenthesised command name.
@@ -105,7 +105,7 @@ pub fn process_gone(pid: i32) -> bool {
 }
 
 /// Waits up to `secs` for `cond`.
-pub async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while tokio::time::Instant::now() < deadline {
         if cond() {

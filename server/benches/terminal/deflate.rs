@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 
 /// One workload's result.
-pub struct Cost {
+pub(crate) struct Cost {
     /// Uncompressed bytes.
     pub bytes: u64,
     /// Compressed bytes.
@@ -21,17 +21,17 @@ pub struct Cost {
 
 impl Cost {
     /// Milliseconds of CPU per MB (10^6 bytes) of terminal output.
-    pub fn deflate_ms_per_mb(&self) -> f64 {
+    pub(crate) fn deflate_ms_per_mb(&self) -> f64 {
         self.deflate.as_secs_f64() * 1e3 / (self.bytes as f64 / 1e6)
     }
 
     /// The same for inflating.
-    pub fn inflate_ms_per_mb(&self) -> f64 {
+    pub(crate) fn inflate_ms_per_mb(&self) -> f64 {
         self.inflate.as_secs_f64() * 1e3 / (self.bytes as f64 / 1e6)
     }
 
     /// Compressed size as a share of the original.
-    pub fn ratio(&self) -> f64 {
+    pub(crate) fn ratio(&self) -> f64 {
         self.compressed as f64 / self.bytes as f64
     }
 }
@@ -71,7 +71,7 @@ fn inflate_message(d: &mut Decompress, msg: &mut Vec<u8>, out: &mut Vec<u8>, wan
 }
 
 /// Compresses and inflates `frames` as one session's messages at `level`.
-pub fn measure(frames: &[Vec<u8>], level: u32) -> Cost {
+pub(crate) fn measure(frames: &[Vec<u8>], level: u32) -> Cost {
     let mut c = Compress::new(Compression::new(level), false);
     let mut d = Decompress::new(false);
     let (mut out, mut plain) = (Vec::new(), Vec::new());
@@ -96,7 +96,7 @@ pub fn measure(frames: &[Vec<u8>], level: u32) -> Cost {
 }
 
 /// p50 of deflate + inflate of a one-byte message (a keystroke's echo) on a warm stream.
-pub fn echo_p50(level: u32) -> Duration {
+pub(crate) fn echo_p50(level: u32) -> Duration {
     let mut c = Compress::new(Compression::new(level), false);
     let mut d = Decompress::new(false);
     let (mut out, mut plain) = (Vec::new(), Vec::new());
@@ -115,7 +115,7 @@ pub fn echo_p50(level: u32) -> Duration {
 
 /// Memory a session's deflate + inflate contexts hold (context takeover keeps them for the
 /// session's life): RSS growth over `n` warm pairs, in KiB per session.
-pub fn state_kib(n: usize, rss_kib: impl Fn() -> u64) -> f64 {
+pub(crate) fn state_kib(n: usize, rss_kib: impl Fn() -> u64) -> f64 {
     let before = rss_kib();
     let mut held = Vec::with_capacity(n);
     let (mut out, mut plain) = (Vec::new(), Vec::new());

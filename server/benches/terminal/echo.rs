@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::{Error, Message};
 
 /// One open `cat`, reached some way.
-pub enum EchoPath {
+pub(crate) enum EchoPath {
     /// A WebSocket where a key is sent as `prefix + key` and echoed in a binary frame.
     Ws {
         /// The socket.
@@ -32,7 +32,7 @@ pub enum EchoPath {
 }
 
 /// A WebSocket of any transport.
-pub trait WsLike:
+pub(crate) trait WsLike:
     Stream<Item = Result<Message, Error>> + Sink<Message, Error = Error> + Unpin + Send
 {
 }
@@ -43,7 +43,7 @@ impl<T> WsLike for T where
 
 impl EchoPath {
     /// An `AttachedProcess` running `cat` (already `stty raw -echo`).
-    pub fn attached(mut process: AttachedProcess) -> Self {
+    pub(crate) fn attached(mut process: AttachedProcess) -> Self {
         let stdin = Box::new(process.stdin().expect("stdin"));
         let stdout = Box::new(process.stdout().expect("stdout"));
         Self::Attached {
@@ -54,7 +54,7 @@ impl EchoPath {
     }
 
     /// Sends one key and waits for its echo.
-    pub async fn key(&mut self, key: u8) -> Duration {
+    pub(crate) async fn key(&mut self, key: u8) -> Duration {
         let t = Instant::now();
         match self {
             Self::Ws { ws, prefix } => {
@@ -87,7 +87,7 @@ impl EchoPath {
 }
 
 /// Sends `keys` keys to each path in turn; returns the samples per path.
-pub async fn paired(paths: &mut [EchoPath], keys: usize) -> Vec<Vec<Duration>> {
+pub(crate) async fn paired(paths: &mut [EchoPath], keys: usize) -> Vec<Vec<Duration>> {
     let n = paths.len();
     let mut samples = vec![Vec::with_capacity(keys); n];
     for i in 0..keys {

@@ -3,7 +3,7 @@
 
 /// The API server process: devstack in `dir`, kubeconfig written to `dir/kubeconfig`, "ready"
 /// on stdout; runs until its stdin closes (the bench ended or died).
-pub async fn devstack(dir: std::path::PathBuf) {
+pub(crate) async fn devstack(dir: std::path::PathBuf) {
     let kube = devstack::start_kube(devstack::KubeOptions::new(dir.join("devstack")))
         .await
         .unwrap();
@@ -15,7 +15,7 @@ pub async fn devstack(dir: std::path::PathBuf) {
 
 /// The floor of any gateway: a process that only copies bytes (TCP, TLS passed through)
 /// between a client and `target`. Prints its address; runs until its stdin closes.
-pub async fn proxy(target: String) {
+pub(crate) async fn proxy(target: String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("{}", listener.local_addr().unwrap());
     let accept = async {
@@ -37,7 +37,7 @@ pub async fn proxy(target: String) {
 }
 
 /// Re-executes this bench binary in `role`; returns the child and the first line it printed.
-pub fn spawn(role: &str, env: (&str, &std::ffi::OsStr)) -> (std::process::Child, String) {
+pub(crate) fn spawn(role: &str, env: (&str, &std::ffi::OsStr)) -> (std::process::Child, String) {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -55,7 +55,7 @@ pub fn spawn(role: &str, env: (&str, &std::ffi::OsStr)) -> (std::process::Child,
 }
 
 /// Starts the API server process and waits until it is ready.
-pub fn start_apiserver(dir: &std::path::Path) -> std::process::Child {
+pub(crate) fn start_apiserver(dir: &std::path::Path) -> std::process::Child {
     let (child, line) = spawn("devstack", ("KEYHOLE_BENCH_DIR", dir.as_os_str()));
     assert_eq!(line, "ready", "devstack did not start");
     child

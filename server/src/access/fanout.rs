@@ -25,7 +25,7 @@ use super::{Access, GrantEvent, LiveEvent};
 use crate::store::{MAX_NOTIFY_PAYLOAD, Store};
 
 /// The PostgreSQL notification channel.
-pub const CHANNEL: &str = "keyhole_access_events";
+pub(super) const CHANNEL: &str = "keyhole_access_events";
 
 /// Queued notifications waiting for the database.
 const QUEUE: usize = 1024;
@@ -33,7 +33,7 @@ const QUEUE: usize = 1024;
 /// What travels between replicas.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "event", rename_all = "snake_case")]
-pub enum Wire {
+pub(super) enum Wire {
     /// A request or grant change, for live views.
     Access(AccessEvent),
     /// A grant or web session ended, for terminals, log streams and live views.

@@ -205,7 +205,9 @@ impl Leases {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
         // A panic while holding this lock cannot leave an entry half-written; keep going.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Registers a stream.
@@ -275,7 +277,7 @@ impl Leases {
     }
 
     /// How many leases are open.
-    pub fn open_count(&self) -> usize {
+    pub(crate) fn open_count(&self) -> usize {
         self.lock().len()
     }
 

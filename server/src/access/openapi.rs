@@ -142,7 +142,7 @@ fn schemas() -> Value {
 }
 
 /// The whole document.
-pub fn document() -> Value {
+pub(super) fn document() -> Value {
     let mut create = op(
         "Request a profile; policy denies, auto-approves or queues it",
         Some("CreateRequest"),

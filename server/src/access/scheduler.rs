@@ -15,7 +15,7 @@ use super::{Access, GrantEvent};
 use crate::store::now_unix;
 
 /// How often the scheduler looks for due rows.
-pub const TICK: Duration = Duration::from_millis(250);
+pub(super) const TICK: Duration = Duration::from_millis(250);
 
 /// Runs until `shutdown` is cancelled.
 pub(super) async fn run(access: Access, shutdown: CancellationToken) {

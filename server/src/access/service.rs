@@ -17,7 +17,7 @@ use crate::policy::{DenyReason, Policy, Profile, RequestDecision, RequestInput, 
 use crate::store::{AccessEventRow, ListFilter, NewRequest, StoreError, Visible, now_unix};
 
 /// Longest reason, comment or revocation reason, in characters.
-pub const MAX_TEXT: usize = 1000;
+pub(super) const MAX_TEXT: usize = 1000;
 
 /// Why an access operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -46,14 +46,18 @@ pub(super) struct Notifier {
 
 impl Notifier {
     /// Starts the delivery task; it stops on `shutdown`.
-    pub fn spawn(policy: PolicyHandle, public_url: url::Url, shutdown: CancellationToken) -> Self {
+    pub(super) fn spawn(
+        policy: PolicyHandle,
+        public_url: url::Url,
+        shutdown: CancellationToken,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(deliver_all(rx, policy, public_url, shutdown));
         Notifier { tx }
     }
 
     /// Queues a notice; never waits.
-    pub fn notify(&self, notice: Notice) {
+    pub(super) fn notify(&self, notice: Notice) {
         if let Err(e) = self.tx.try_send(notice) {
             tracing::warn!(error = %e, "webhook queue full or closed; notification dropped");
         }

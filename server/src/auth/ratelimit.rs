@@ -61,13 +61,19 @@ impl FailedLogins {
 
     /// `true` while `ip` may still fail a login (it has a token left).
     pub fn allowed(&self, ip: IpAddr, now: Instant) -> bool {
-        let map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.get(&key(ip)).is_none_or(|b| self.level(*b, now) >= 1.0)
     }
 
     /// Records one failed login from `ip` (takes a token).
     pub fn failed(&self, ip: IpAddr, now: Instant) {
-        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_TRACKED {
             map.retain(|_, b| self.level(*b, now) < self.burst);
             if map.len() >= MAX_TRACKED {

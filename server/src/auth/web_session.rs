@@ -130,9 +130,8 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         return e.into_response();
     }
     let (mut parts, body) = req.into_parts();
-    let session = match Session::from_request_parts(&mut parts, &state).await {
-        Ok(s) => s,
-        Err(_) => return AppError::Unauthenticated.into_response(),
+    let Ok(session) = Session::from_request_parts(&mut parts, &state).await else {
+        return AppError::Unauthenticated.into_response();
     };
     let user = match load_user(&session, &state).await {
         Ok(Some(u)) => u,
@@ -168,7 +167,7 @@ pub fn safe_return_path(raw: Option<&str>) -> String {
     let ok = p.starts_with('/')
         && !p.starts_with("//")
         && !p.contains('\\')
-        && !p.chars().any(|c| c.is_control())
+        && !p.chars().any(char::is_control)
         && !p.starts_with("/auth/")
         && p.len() <= 2048;
     if ok { p.to_owned() } else { "/".into() }

@@ -683,14 +683,14 @@ fn validate_oidc(o: RawOidc, public_url: &Url) -> Result<OidcConfig, (String, St
         .username_claim
         .map(|c| c.trim().to_owned())
         .unwrap_or_else(|| OidcConfig::DEFAULT_USERNAME_CLAIM.into());
-    if username_claim.is_empty() || username_claim.chars().any(|c| c.is_control()) {
+    if username_claim.is_empty() || username_claim.chars().any(char::is_control) {
         return Err((
             "oidc.username_claim".into(),
             "must name an ID token claim, e.g. \"email\" or \"sub\"".into(),
         ));
     }
     let username_prefix = o.username_prefix.unwrap_or_default();
-    if username_prefix.len() > 64 || username_prefix.chars().any(|c| c.is_control()) {
+    if username_prefix.len() > 64 || username_prefix.chars().any(char::is_control) {
         return Err((
             "oidc.username_prefix".into(),
             "at most 64 characters, no control characters (e.g. \"keyhole:\")".into(),

@@ -85,7 +85,7 @@ pub fn require_origin(headers: &HeaderMap, public_origin: &str) -> Result<(), Ap
 pub fn check_csrf(headers: &HeaderMap, expected: &str) -> Result<(), AppError> {
     let got = headers
         .get(CSRF_HEADER)
-        .map(|v| v.as_bytes())
+        .map(http::HeaderValue::as_bytes)
         .unwrap_or_default();
     if !expected.is_empty() && constant_time_eq(got, expected.as_bytes()) {
         Ok(())

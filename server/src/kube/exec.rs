@@ -232,7 +232,10 @@ fn verify_upgrade(res: &http::Response<Body>, key: &str) -> Result<(), UpgradeCo
     {
         return Err(UpgradeConnectionError::SecWebSocketAcceptKeyMismatch);
     }
-    match h.get(header::SEC_WEBSOCKET_PROTOCOL).map(|v| v.as_bytes()) {
+    match h
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .map(http::HeaderValue::as_bytes)
+    {
         Some(b"v5.channel.k8s.io" | b"v4.channel.k8s.io") => Ok(()),
         _ => Err(UpgradeConnectionError::SecWebSocketProtocolMismatch),
     }

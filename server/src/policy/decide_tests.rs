@@ -44,7 +44,7 @@ fn policy() -> Policy {
 }
 
 fn g(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| s.to_string()).collect()
+    names.iter().map(std::string::ToString::to_string).collect()
 }
 
 fn req(profile: &str, minutes: u64) -> RequestInput<'_> {

@@ -61,7 +61,7 @@ impl PolicyHandle {
         // still one consistent policy, so keep serving it.
         self.shared
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .policy
             .clone()
     }
@@ -70,7 +70,7 @@ impl PolicyHandle {
     pub fn last_reload(&self) -> ReloadStatus {
         self.shared
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .status
             .clone()
     }
@@ -79,7 +79,10 @@ impl PolicyHandle {
     /// updates the status. Returns the new status.
     pub fn apply(&self, result: Result<Policy, LoadError>) -> ReloadStatus {
         let at = OffsetDateTime::now_utc();
-        let mut shared = self.shared.write().unwrap_or_else(|e| e.into_inner());
+        let mut shared = self
+            .shared
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match result {
             Ok(policy) => {
                 log_warnings(&policy);

@@ -16,8 +16,11 @@ fn rule(
     CommandRule::new(
         name.into(),
         action,
-        programs.iter().map(|s| s.to_string()).collect(),
-        flags.iter().map(|s| s.to_string()).collect(),
+        programs
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
+        flags.iter().map(std::string::ToString::to_string).collect(),
         globs,
         None,
         format!("{name} says no"),

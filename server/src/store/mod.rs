@@ -146,7 +146,7 @@ impl Store {
             Backend::Postgres => {
                 sqlx::migrate!("migrations/postgres")
                     .run(&self.pool)
-                    .await?
+                    .await?;
             }
         }
         Ok(())

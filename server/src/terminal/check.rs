@@ -29,7 +29,7 @@ impl From<GrantError> for AppError {
 }
 
 /// 403 unless the grant allows `cap`.
-pub fn require_capability(grant: &Grant, cap: Capability) -> Result<(), AppError> {
+pub(super) fn require_capability(grant: &Grant, cap: Capability) -> Result<(), AppError> {
     if grant.capabilities.contains(cap) {
         Ok(())
     } else {
@@ -48,7 +48,7 @@ pub fn require_capability(grant: &Grant, cap: Capability) -> Result<(), AppError
 
 /// The pod `namespace/name` if the grant covers it. The namespace is checked before asking
 /// Kubernetes, so a pod outside the grant is refused without a call.
-pub async fn covered_pod(
+pub(super) async fn covered_pod(
     grant: &Grant,
     kube: &UserKube,
     namespace: &str,
@@ -76,7 +76,7 @@ pub async fn covered_pod(
 }
 
 /// The container to use: the one asked for (it must exist), else the default.
-pub fn pick_container(pod: &PodSummary, wanted: Option<&str>) -> Result<String, AppError> {
+pub(super) fn pick_container(pod: &PodSummary, wanted: Option<&str>) -> Result<String, AppError> {
     match wanted.filter(|c| !c.is_empty()) {
         Some(c) if pod.containers.iter().any(|x| x == c) => Ok(c.to_owned()),
         Some(c) => Err(AppError::BadRequest(format!(
@@ -95,7 +95,7 @@ pub fn pick_container(pod: &PodSummary, wanted: Option<&str>) -> Result<String, 
 /// A Kubernetes API error as an HTTP error: RBAC denials stay 403 with Kubernetes' reason (it
 /// names the impersonated user, which helps the user and reveals nothing new); 404 stays 404;
 /// anything else means the cluster is unavailable (detail logged).
-pub fn kube_error(grant: &Grant, e: kube::Error) -> AppError {
+pub(super) fn kube_error(grant: &Grant, e: kube::Error) -> AppError {
     match e {
         kube::Error::Api(status) if status.code == 403 => AppError::Forbidden(format!(
             "Kubernetes denied this to {}: {}",

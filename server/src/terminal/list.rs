@@ -22,7 +22,7 @@ use crate::store::{ListFilter, SessionListRow, Visible, now_unix};
 /// The query string.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SessionsQuery {
+pub(super) struct SessionsQuery {
     scope: Option<String>,
     state: Option<String>,
     /// `next_cursor` of the previous page.

@@ -20,7 +20,7 @@ use super::relay::Outbound;
 const CONTROL_QUEUE: usize = 16;
 
 /// The queue plus the sink.
-pub struct Outbox<O> {
+pub(super) struct Outbox<O> {
     sink: O,
     queue: VecDeque<Outbound>,
     /// Something was handed to the sink and not flushed yet.
@@ -34,7 +34,7 @@ where
     O: Sink<Outbound> + Unpin,
 {
     /// An empty outbox in front of `sink`.
-    pub fn new(sink: O) -> Self {
+    pub(super) fn new(sink: O) -> Self {
         Self {
             sink,
             queue: VecDeque::new(),
@@ -44,22 +44,22 @@ where
     }
 
     /// Nothing queued and nothing unflushed: the relay may read more pod output.
-    pub fn is_idle(&self) -> bool {
+    pub(super) fn is_idle(&self) -> bool {
         self.queue.is_empty() && !self.unflushed
     }
 
     /// Something waits to be written (and the sink has not failed).
-    pub fn needs_flush(&self) -> bool {
+    pub(super) fn needs_flush(&self) -> bool {
         !self.failed && !self.is_idle()
     }
 
     /// Queues a message unconditionally (pod output when idle; the final messages).
-    pub fn push(&mut self, msg: Outbound) {
+    pub(super) fn push(&mut self, msg: Outbound) {
         self.queue.push_back(msg);
     }
 
     /// Queues a control message unless the browser is already that far behind.
-    pub fn push_control(&mut self, msg: Outbound) {
+    pub(super) fn push_control(&mut self, msg: Outbound) {
         if self.queue.len() < CONTROL_QUEUE {
             self.queue.push_back(msg);
         }
@@ -68,7 +68,7 @@ where
     /// Writes everything queued and flushes. Cancel-safe: a message leaves the queue only
     /// once the sink took it, and a pending flush is resumed by the next call. `Err` means
     /// the browser's socket failed.
-    pub async fn flush(&mut self) -> Result<(), ()> {
+    pub(super) async fn flush(&mut self) -> Result<(), ()> {
         if self.failed {
             return Err(());
         }

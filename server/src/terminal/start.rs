@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::store::{NewTerminalSession, Store};
 
 /// What the route hands over.
-pub struct StartRequest<'a> {
+pub(super) struct StartRequest<'a> {
     /// The caller.
     pub caller: &'a Caller,
     /// Their checked grant (allows exec, interactive).
@@ -41,7 +41,7 @@ pub struct StartRequest<'a> {
 }
 
 /// A session whose exec is open, waiting for the upgrade.
-pub struct PreparedSession {
+pub(super) struct PreparedSession {
     ctx: RelayContext,
     exec: ExecIo<ExecWriter>,
     guard: ExecGuard,
@@ -92,7 +92,7 @@ impl Drop for ExecGuard {
 }
 
 /// Checks the pod, opens the exec and records the session.
-pub async fn start_session(
+pub(super) async fn start_session(
     state: &AppState,
     req: StartRequest<'_>,
 ) -> Result<PreparedSession, AppError> {
@@ -177,7 +177,7 @@ pub async fn start_session(
 
 impl PreparedSession {
     /// Runs the relay over the upgraded socket until the session ends.
-    pub async fn run(self, socket: WebSocket) {
+    pub(super) async fn run(self, socket: WebSocket) {
         let PreparedSession {
             ctx,
             exec,

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 /// The queue stops taking browser input at this size.
-pub const MAX_QUEUED: usize = 64 * 1024;
+pub(super) const MAX_QUEUED: usize = 64 * 1024;
 
 /// Input that the pod has not accepted for this long ends the session.
 pub const INPUT_STALL: Duration = Duration::from_secs(60);

@@ -11,7 +11,7 @@ use super::relay::{self, Ended, ExecInput, ExecIo, Inbound, Outbound, RelayConte
 /// The WebSocket close code for each reason: 1000/1001/1011 where standard codes fit,
 /// 4xxx (application codes) for grant decisions, so a client can tell them apart without
 /// parsing the `closed` message.
-pub fn close_code(reason: CloseReason) -> u16 {
+pub(super) fn close_code(reason: CloseReason) -> u16 {
     match reason {
         CloseReason::Exited | CloseReason::ClientClosed => 1000,
         CloseReason::ServerShutdown => 1001,
@@ -42,7 +42,11 @@ fn message(m: Outbound) -> Message {
 }
 
 /// Runs one session over `socket` until it ends. The relay writes to the socket itself.
-pub async fn serve<I: ExecInput>(socket: WebSocket, ctx: RelayContext, exec: ExecIo<I>) -> Ended {
+pub(super) async fn serve<I: ExecInput>(
+    socket: WebSocket,
+    ctx: RelayContext,
+    exec: ExecIo<I>,
+) -> Ended {
     let (sink, stream) = socket.split();
     let sink = sink.with(|m: Outbound| future::ready(Ok::<_, axum::Error>(message(m))));
     let inbound = stream.filter_map(|m| async move {

@@ -9,7 +9,12 @@ use tokio::sync::mpsc;
 use super::Browser;
 
 /// Creates a request; returns (status, body).
-pub async fn create(b: &mut Browser, profile: &str, secs: i64, reason: &str) -> (u16, Value) {
+pub(crate) async fn create(
+    b: &mut Browser,
+    profile: &str,
+    secs: i64,
+    reason: &str,
+) -> (u16, Value) {
     let res = b
         .post(
             "/api/requests",
@@ -21,35 +26,35 @@ pub async fn create(b: &mut Browser, profile: &str, secs: i64, reason: &str) -> 
 }
 
 /// Creates a request that must succeed; returns its id.
-pub async fn create_ok(b: &mut Browser, profile: &str, secs: i64) -> String {
+pub(crate) async fn create_ok(b: &mut Browser, profile: &str, secs: i64) -> String {
     let (status, body) = create(b, profile, secs, "INC-4211 checkout 500s").await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().unwrap().to_owned()
 }
 
 /// POSTs and returns (status, body).
-pub async fn post(b: &mut Browser, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(b: &mut Browser, path: &str, body: Value) -> (u16, Value) {
     let res = b.post(path, body).await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
 /// GETs and returns (status, body).
-pub async fn get(b: &mut Browser, path: &str) -> (u16, Value) {
+pub(crate) async fn get(b: &mut Browser, path: &str) -> (u16, Value) {
     let res = b.get(path).await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
 /// A Server-Sent Events stream being read.
-pub struct Sse {
+pub(crate) struct Sse {
     res: reqwest::Response,
     buf: String,
 }
 
 impl Sse {
     /// Opens `/api/events` and waits for its `ready` event.
-    pub async fn open(b: &mut Browser) -> Sse {
+    pub(crate) async fn open(b: &mut Browser) -> Sse {
         let res = b.get("/api/events").await;
         assert_eq!(res.status(), 200);
         assert!(
@@ -68,7 +73,7 @@ impl Sse {
     }
 
     /// The next event `(name, data)` within `timeout`, skipping keep-alive comments.
-    pub async fn next(&mut self, timeout: Duration) -> Option<(String, Value)> {
+    pub(crate) async fn next(&mut self, timeout: Duration) -> Option<(String, Value)> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(end) = self.buf.find("\n\n") {
@@ -96,7 +101,7 @@ impl Sse {
     }
 
     /// Whether the server ends the stream within `timeout` (events meanwhile are skipped).
-    pub async fn ends_within(&mut self, timeout: Duration) -> bool {
+    pub(crate) async fn ends_within(&mut self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             match tokio::time::timeout_at(deadline, self.res.chunk()).await {
@@ -108,7 +113,7 @@ impl Sse {
     }
 
     /// The next event of kind `name` (others are skipped) within `timeout`.
-    pub async fn next_of(&mut self, name: &str, timeout: Duration) -> Option<Value> {
+    pub(crate) async fn next_of(&mut self, name: &str, timeout: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -122,7 +127,7 @@ impl Sse {
 
 /// A webhook receiver on 127.0.0.1:0: every POST body arrives on the channel as
 /// `(path, body)`. `/flaky` answers 500 to its first call and 200 afterwards.
-pub async fn webhook_receiver() -> (String, mpsc::UnboundedReceiver<(String, Value)>) {
+pub(crate) async fn webhook_receiver() -> (String, mpsc::UnboundedReceiver<(String, Value)>) {
     use axum::extract::{Json, Path};
     use axum::http::StatusCode;
     use std::sync::Arc;
@@ -153,7 +158,7 @@ pub async fn webhook_receiver() -> (String, mpsc::UnboundedReceiver<(String, Val
 /// A test policy: the demo's `payments-debug`, plus `quick` (auto-approves on-call for up to
 /// 2s, pending requests expire after 2s) and `two-man` (two distinct approvals). `extra` is
 /// appended (e.g. a `notifications:` section).
-pub fn test_policy(extra: &str) -> String {
+pub(crate) fn test_policy(extra: &str) -> String {
     format!(
         r#"version: 1
 roles:

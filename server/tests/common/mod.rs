@@ -4,8 +4,8 @@
 
 #![allow(dead_code)]
 
-pub mod access;
-pub mod shell;
+pub(crate) mod access;
+pub(crate) mod shell;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,13 +17,13 @@ use reqwest::redirect::Policy;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const CLIENT_ID: &str = "keyhole-test";
-pub const CLIENT_SECRET: &str = "keyhole-test-secret";
+pub(crate) const CLIENT_ID: &str = "keyhole-test";
+pub(crate) const CLIENT_SECRET: &str = "keyhole-test-secret";
 /// The inline script of the fixture index.html (its hash must be in the CSP).
-pub const INLINE_SCRIPT: &str = "window.__fixture = 1;";
+pub(crate) const INLINE_SCRIPT: &str = "window.__fixture = 1;";
 
 /// A running server and its IdP. Dropping it stops both.
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub url: String,
     idp: Option<RunningIdp>,
     pub dir: PathBuf,
@@ -36,7 +36,7 @@ pub struct TestServer {
 /// `POSTGRES_TEST_URL` is set (`make test-postgres`), a PostgreSQL database named
 /// after `dir` on that server, created if missing (so a restart with the same `dir` finds its
 /// data, like the SQLite file).
-pub async fn database_url(dir: &std::path::Path) -> String {
+pub(crate) async fn database_url(dir: &std::path::Path) -> String {
     let Ok(base) = std::env::var("POSTGRES_TEST_URL") else {
         return format!("sqlite://{}/keyhole.db", dir.display());
     };
@@ -77,7 +77,7 @@ pub async fn database_url(dir: &std::path::Path) -> String {
 
 /// Options for [`TestServer::start_with`].
 #[derive(Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Reuse this state directory (database) — to test restarts.
     pub dir: Option<PathBuf>,
     /// Point the server at this issuer instead of the test IdP.
@@ -95,7 +95,7 @@ pub struct Options {
 }
 
 /// A click-to-login IdP user `name` (`sub` = `devidp-<name>`, e-mail `<name>@example.test`).
-pub fn user(name: &str, groups: &[&str]) -> IdpUser {
+pub(crate) fn user(name: &str, groups: &[&str]) -> IdpUser {
     IdpUser {
         username: name.to_owned(),
         password: None,
@@ -107,11 +107,11 @@ pub fn user(name: &str, groups: &[&str]) -> IdpUser {
 }
 
 impl TestServer {
-    pub async fn start() -> TestServer {
+    pub(crate) async fn start() -> TestServer {
         Self::start_with(Options::default()).await
     }
 
-    pub async fn start_with(opts: Options) -> TestServer {
+    pub(crate) async fn start_with(opts: Options) -> TestServer {
         let dir = opts.dir.unwrap_or_else(|| {
             let d = std::env::temp_dir().join(format!("keyhole-test-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&d).unwrap();
@@ -203,24 +203,24 @@ impl TestServer {
     }
 
     /// Stops the server (graceful) and returns the IdP and state dir for a restart.
-    pub async fn stop(mut self) -> (RunningIdp, PathBuf) {
+    pub(crate) async fn stop(mut self) -> (RunningIdp, PathBuf) {
         let _ = self.stop.take().unwrap().send(());
         let _ = self.task.take().unwrap().await;
         (self.idp.take().unwrap(), self.dir.clone())
     }
 
     /// The test IdP (for its test hooks).
-    pub fn idp(&self) -> &RunningIdp {
+    pub(crate) fn idp(&self) -> &RunningIdp {
         self.idp.as_ref().unwrap()
     }
 
     /// A fresh client with no cookies.
-    pub fn client(&self) -> Browser {
+    pub(crate) fn client(&self) -> Browser {
         Browser::new(&self.url)
     }
 
     /// A client signed in as a demo user (`alice`, `bob`, `carol`).
-    pub async fn login(&self, user: &str) -> Browser {
+    pub(crate) async fn login(&self, user: &str) -> Browser {
         let mut b = self.client();
         let callback = b.authorize(user, "/").await;
         let res = b.get_abs(&callback).await;
@@ -231,7 +231,7 @@ impl TestServer {
     }
 
     /// The audit rows of the authentication events, newest first.
-    pub async fn auth_events(&self) -> Vec<keyhole::store::AuthEvent> {
+    pub(crate) async fn auth_events(&self) -> Vec<keyhole::store::AuthEvent> {
         let store = keyhole::store::Store::connect(&self.db_url).await.unwrap();
         let events = store.auth_events(100).await.unwrap();
         store.close().await;
@@ -241,7 +241,7 @@ impl TestServer {
 
 /// A minimal cookie-keeping client for one origin (Keyhole's). Redirects are
 /// not followed, so each hop can be checked.
-pub struct Browser {
+pub(crate) struct Browser {
     pub base: String,
     http: reqwest::Client,
     cookies: BTreeMap<String, String>,
@@ -249,7 +249,7 @@ pub struct Browser {
 }
 
 impl Browser {
-    pub fn new(base: &str) -> Browser {
+    pub(crate) fn new(base: &str) -> Browser {
         Browser {
             base: base.to_owned(),
             http: reqwest::Client::builder()
@@ -282,22 +282,22 @@ impl Browser {
         }
     }
 
-    pub fn session_cookie(&self) -> Option<String> {
+    pub(crate) fn session_cookie(&self) -> Option<String> {
         self.cookies.get("keyhole_session").cloned()
     }
 
-    pub fn set_session_cookie(&mut self, v: &str) {
+    pub(crate) fn set_session_cookie(&mut self, v: &str) {
         self.cookies.insert("keyhole_session".into(), v.into());
     }
 
     /// GET a path on Keyhole (with cookies).
-    pub async fn get(&mut self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&mut self, path: &str) -> reqwest::Response {
         let url = format!("{}{}", self.base, path);
         self.get_abs(&url).await
     }
 
     /// GET an absolute URL; cookies are sent only to Keyhole's origin.
-    pub async fn get_abs(&mut self, url: &str) -> reqwest::Response {
+    pub(crate) async fn get_abs(&mut self, url: &str) -> reqwest::Response {
         let mut req = self.http.get(url);
         if url.starts_with(&self.base) {
             req = req.header(COOKIE, self.cookie_header());
@@ -310,14 +310,14 @@ impl Browser {
     }
 
     /// POST JSON with the CSRF header and our Origin.
-    pub async fn post(&mut self, path: &str, body: serde_json::Value) -> reqwest::Response {
+    pub(crate) async fn post(&mut self, path: &str, body: serde_json::Value) -> reqwest::Response {
         let origin = self.base.clone();
         let csrf = self.csrf.clone();
         self.post_with(path, body, Some(&origin), Some(&csrf)).await
     }
 
     /// POST JSON with chosen Origin and CSRF headers (None = omitted).
-    pub async fn post_with(
+    pub(crate) async fn post_with(
         &mut self,
         path: &str,
         body: serde_json::Value,
@@ -342,13 +342,13 @@ impl Browser {
 
     /// Walks /auth/login → IdP authorize → IdP login form as `user`, and
     /// returns the callback URL the IdP redirects to (not yet followed).
-    pub async fn authorize(&mut self, user: &str, return_to: &str) -> String {
+    pub(crate) async fn authorize(&mut self, user: &str, return_to: &str) -> String {
         let authorize = self.start_login(return_to).await;
         idp_login(&authorize, user).await
     }
 
     /// GET /auth/login and return the IdP authorize URL.
-    pub async fn start_login(&mut self, return_to: &str) -> String {
+    pub(crate) async fn start_login(&mut self, return_to: &str) -> String {
         let res = self
             .get(&format!("/auth/login?return_to={}", urlencode(return_to)))
             .await;
@@ -357,7 +357,7 @@ impl Browser {
     }
 
     /// Reads the CSRF token from /api/me.
-    pub async fn refresh_csrf(&mut self) {
+    pub(crate) async fn refresh_csrf(&mut self) {
         let me: serde_json::Value = self.get("/api/me").await.json().await.unwrap();
         self.csrf = me["csrf_token"].as_str().unwrap().to_owned();
     }
@@ -365,7 +365,7 @@ impl Browser {
 
 /// Submits the dev IdP's login form for `user` and returns the redirect
 /// (to the relying party's callback).
-pub async fn idp_login(authorize_url: &str, user: &str) -> String {
+pub(crate) async fn idp_login(authorize_url: &str, user: &str) -> String {
     let http = reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
@@ -391,7 +391,7 @@ pub async fn idp_login(authorize_url: &str, user: &str) -> String {
     location(&res)
 }
 
-pub fn location(res: &reqwest::Response) -> String {
+pub(crate) fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get(LOCATION)
         .expect("Location")
@@ -400,12 +400,12 @@ pub fn location(res: &reqwest::Response) -> String {
         .to_owned()
 }
 
-pub fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Replaces the query parameter `key` of `url` with `value`.
-pub fn with_param(url: &str, key: &str, value: &str) -> String {
+pub(crate) fn with_param(url: &str, key: &str, value: &str) -> String {
     let mut u = url::Url::parse(url).unwrap();
     let pairs: Vec<(String, String)> = u
         .query_pairs()
@@ -420,7 +420,7 @@ pub fn with_param(url: &str, key: &str, value: &str) -> String {
 }
 
 /// A query parameter of `url`.
-pub fn param(url: &str, key: &str) -> Option<String> {
+pub(crate) fn param(url: &str, key: &str) -> Option<String> {
     url::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -429,12 +429,12 @@ pub fn param(url: &str, key: &str) -> Option<String> {
 }
 
 /// A client WebSocket to Keyhole (terminal tests).
-pub type WsStream =
+pub(crate) type WsStream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens a WebSocket to `path` on `base` with an optional session cookie value and Origin.
 /// A refused handshake gives `Err((status, body))`.
-pub async fn ws_connect(
+pub(crate) async fn ws_connect(
     base: &str,
     path: &str,
     session_cookie: Option<&str>,

@@ -11,7 +11,7 @@ use super::{Browser, WsStream, ws_connect};
 
 /// Opens the terminal of `grant` on `pod` (`ns/name`) at `base` as `b` and waits for the
 /// shell's first output.
-pub async fn open_shell(base: &str, b: &Browser, grant: &str, pod: &str) -> WsStream {
+pub(crate) async fn open_shell(base: &str, b: &Browser, grant: &str, pod: &str) -> WsStream {
     let path = format!("/api/grants/{grant}/pods/{pod}/terminal");
     let mut ws = ws_connect(base, &path, b.session_cookie().as_deref(), Some(base))
         .await
@@ -27,7 +27,7 @@ pub async fn open_shell(base: &str, b: &Browser, grant: &str, pod: &str) -> WsSt
 
 /// Reads until the `closed` control message and returns its reason and message; panics if
 /// nothing arrives for `quiet` or the socket ends without one.
-pub async fn wait_closed(ws: &mut WsStream, quiet: Duration) -> (CloseReason, String) {
+pub(crate) async fn wait_closed(ws: &mut WsStream, quiet: Duration) -> (CloseReason, String) {
     loop {
         let msg = tokio::time::timeout(quiet, ws.next())
             .await
@@ -45,7 +45,7 @@ pub async fn wait_closed(ws: &mut WsStream, quiet: Duration) -> (CloseReason, St
 }
 
 /// Types `line` and Enter.
-pub async fn send_line(ws: &mut WsStream, line: &str) {
+pub(crate) async fn send_line(ws: &mut WsStream, line: &str) {
     use futures::SinkExt;
     ws.send(Message::Binary(format!("{line}\r").into_bytes().into()))
         .await
@@ -53,7 +53,7 @@ pub async fn send_line(ws: &mut WsStream, line: &str) {
 }
 
 /// Reads terminal output until it contains `needle`; panics after `timeout`.
-pub async fn read_output_until(ws: &mut WsStream, needle: &str, timeout: Duration) {
+pub(crate) async fn read_output_until(ws: &mut WsStream, needle: &str, timeout: Duration) {
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + timeout;
     while !seen.contains(needle) {
