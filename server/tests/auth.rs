@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use common::access::{create_ok, get, post, test_policy};
 use common::{Browser, Options, TestServer, idp_login, location, param, user, with_param};
 use devstack::idp::{IdTokenOverride, IdpUser};
+use keyhole::store::AuthEventKind;
 use serde_json::json;
 
 /// Asserts the browser has no session and the last auth event is a failure.
@@ -25,7 +26,7 @@ async fn assert_refused(s: &TestServer, b: &mut Browser, callback: &str, code: &
         "no session after {code}"
     );
     let events = s.auth_events().await;
-    assert_eq!(events[0].kind, "login_failed", "{events:?}");
+    assert_eq!(events[0].kind, AuthEventKind::LoginFailed, "{events:?}");
     assert!(events[0].detail.starts_with(code), "{events:?}");
 }
 
@@ -61,7 +62,7 @@ async fn full_flow_with_pkce_gives_identity_roles_and_csrf() {
     assert_eq!(me["roles"], json!(["engineer"]));
     assert_eq!(me["csrf_token"].as_str().unwrap().len(), 64);
     let events = s.auth_events().await;
-    assert_eq!(events[0].kind, "login_succeeded");
+    assert_eq!(events[0].kind, AuthEventKind::LoginSucceeded);
 
     // Cookie attributes.
     let mut b2 = s.client();
@@ -374,7 +375,10 @@ async fn bad_id_tokens_are_refused() {
     }
     let events = s.auth_events().await;
     assert!(
-        events.iter().take(4).all(|e| e.kind == "login_failed"),
+        events
+            .iter()
+            .take(4)
+            .all(|e| e.kind == AuthEventKind::LoginFailed),
         "{events:?}"
     );
 }
@@ -458,7 +462,7 @@ async fn csrf_and_origin_are_required_for_state_changes() {
     );
     assert!(redirect.contains("id_token_hint="));
     assert_eq!(b.get("/api/me").await.status(), 401);
-    assert_eq!(s.auth_events().await[0].kind, "logout");
+    assert_eq!(s.auth_events().await[0].kind, AuthEventKind::Logout);
 }
 
 #[tokio::test]

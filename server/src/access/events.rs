@@ -9,7 +9,7 @@
 
 use keyhole_protocol::access::{AccessEvent, AccessEventKind, RequestState};
 
-use super::view::may_see;
+use super::visibility::may_see;
 use super::webhook::Notice;
 use super::{Access, Caller, GrantEvent, LiveEvent};
 use crate::store::{NewRequest, now_unix};

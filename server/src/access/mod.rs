@@ -2,11 +2,19 @@
 //! in the database. What RBAC alone cannot do: approval (never by the requester), time limits,
 //! revocation, and a record of every step.
 //!
-//! # Layout
-//! - `service.rs`: creating and listing requests, profiles, the policy view;
-//!   `review.rs`: approve, deny, cancel, revoke; `view.rs`: who may see what, and rows → API
-//!   types. These are the operations, independent of HTTP, with the narrow [`AccessError`].
-//! - `grant.rs`: the handle the terminal uses ([`Access::active_grant`], [`GrantEvent`]).
+//! # The service: one entry point, [`Access`], grouped by what it decides
+//! Plain async methods, no HTTP (routes stay thin, benchmarks call them directly); every
+//! failure is an [`AccessError`] (`error.rs`). SQL lives in `store::access`.
+//!
+//! | file | decides | methods |
+//! |---|---|---|
+//! | `requests.rs` | what a caller may request, and asks | `profiles`, `create_request`, `list_requests`, `get_request`, `policy_view` |
+//! | `reviews.rs` | approvals and endings of requests | `approve`, `deny`, `cancel` |
+//! | `grants.rs` | grants: whether one is active, revocation | `active_grant`, `grant_events`, `list_grants`, `revoke` |
+//! | `visibility.rs` | who may see what; domain → wire types | `may_see_owned`, `may_revoke_profile`, `oversees_any` |
+//! | `lease.rs` | when an open stream must end | `lease`, `end_web_session` |
+//!
+//! # The rest
 //! - `events.rs`: live events (a broadcast channel) and who may see each one.
 //! - `fanout.rs`: the same events across replicas (PostgreSQL LISTEN/NOTIFY).
 //! - `scheduler.rs`: expires pending requests and grants, every 250 ms.
@@ -17,17 +25,18 @@
 //! State lives in the database (`store::access`); this module holds only channels, so any
 //! number of [`Access`] clones share one broker.
 
+mod error;
 mod events;
 mod fanout;
-mod grant;
+mod grants;
 pub mod lease;
 mod openapi;
 mod page;
-mod review;
+mod requests;
+mod reviews;
 pub mod routes;
 mod scheduler;
-mod service;
-mod view;
+mod visibility;
 mod webhook;
 
 use std::sync::Arc;
@@ -36,10 +45,12 @@ use keyhole_protocol::access::AccessEvent;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-pub use grant::{GrantError, GrantEvent};
+pub use error::AccessError;
+use error::check_text;
+pub use grants::{GrantError, GrantEvent, GrantScope};
 pub use lease::{Lease, LeaseConfig, LeaseEnd, LeaseSpec};
 pub use page::{DEFAULT_LIMIT as PAGE_DEFAULT_LIMIT, MAX_LIMIT as PAGE_MAX_LIMIT, PageQuery};
-pub use service::{AccessError, GrantScope, RequestScope};
+pub use requests::RequestScope;
 
 use crate::auth::Caller;
 use crate::policy::PolicyHandle;

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::Caller;
+use super::oidc::{Identity, PendingLogin};
 use super::ratelimit::PeerIp;
 use super::untrusted::{bounded, bounded_to};
 use super::web_session::{
@@ -29,6 +30,7 @@ use super::web_session::{
 };
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::store::AuthEventKind;
 
 /// Routes under `/auth`.
 pub fn router() -> Router<AppState> {
@@ -133,8 +135,7 @@ async fn callback(
             state.auth.failed_logins.failed(ip, Instant::now());
         }
     };
-    let mut map = pending_logins(&session).await?;
-    let Some(pending) = q.state.as_deref().and_then(|s| map.remove(s)) else {
+    let Some(pending) = take_pending_login(&session, &q).await? else {
         // Anyone can send a browser here (or call it in a loop): no session row, no
         // event, one bounded log line.
         note_failure();
@@ -145,28 +146,68 @@ async fn callback(
         );
         return Ok(login_error_redirect("state_mismatch", "/"));
     };
-    // The state is single-use whatever happens next.
-    session
-        .insert(PENDING_KEY, &map)
-        .await
-        .map_err(AppError::internal)?;
-    let return_to = pending.return_to.clone();
-
-    let fail = |code: &'static str, detail: String| {
-        note_failure();
-        let state = state.clone();
-        let return_to = return_to.clone();
-        async move {
+    match verified_identity(&state, q, &pending).await {
+        Ok(identity) => {
+            start_web_session(&state, &session, &identity).await?;
+            Ok(Redirect::to(&pending.return_to).into_response())
+        }
+        Err(LoginFailure { code, detail }) => {
+            note_failure();
             let detail = bounded_to(&detail, 1000);
             tracing::warn!(code, %detail, "login failed");
             state
                 .store
-                .record_auth_event("login_failed", None, &format!("{code}: {detail}"))
+                .record_auth_event(
+                    AuthEventKind::LoginFailed,
+                    None,
+                    &format!("{code}: {detail}"),
+                )
                 .await?;
-            Ok::<_, AppError>(login_error_redirect(code, &return_to))
+            Ok(login_error_redirect(code, &pending.return_to))
         }
-    };
+    }
+}
 
+/// Why a login failed: the code the login page explains, and a detail for the log.
+struct LoginFailure {
+    code: &'static str,
+    detail: String,
+}
+
+impl LoginFailure {
+    fn new(code: &'static str, detail: impl Into<String>) -> Self {
+        LoginFailure {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The login in flight that the callback's `state` names, removed (single-use whatever
+/// happens next). `None` for a missing, unknown, expired or reused state.
+async fn take_pending_login(
+    session: &Session,
+    q: &CallbackQuery,
+) -> AppResult<Option<PendingLogin>> {
+    let mut map = pending_logins(session).await?;
+    let Some(pending) = q.state.as_deref().and_then(|s| map.remove(s)) else {
+        return Ok(None);
+    };
+    session
+        .insert(PENDING_KEY, &map)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(Some(pending))
+}
+
+/// The IdP's answer, checked: no error, a code, the right issuer, the code exchanged (PKCE)
+/// and the ID token verified (signature, nonce, audience, expiry; keys refetched once on an
+/// unknown key id).
+async fn verified_identity(
+    state: &AppState,
+    q: CallbackQuery,
+    pending: &PendingLogin,
+) -> Result<Identity, LoginFailure> {
     if let Some(err) = q.error.as_deref() {
         let code = if err == "access_denied" {
             "access_denied"
@@ -178,49 +219,56 @@ async fn callback(
             bounded(err),
             bounded(q.error_description.as_deref().unwrap_or(""))
         );
-        return fail(code, detail).await;
+        return Err(LoginFailure::new(code, detail));
     }
     let Some(code) = q.code.filter(|c| !c.is_empty()) else {
-        return fail("invalid_callback", "no authorization code".into()).await;
+        return Err(LoginFailure::new(
+            "invalid_callback",
+            "no authorization code",
+        ));
     };
-    let provider = match state.auth.ensure_provider().await {
-        Ok(p) => p,
-        Err(e) => return fail("idp_unreachable", e).await,
-    };
+    let provider = state
+        .auth
+        .ensure_provider()
+        .await
+        .map_err(|e| LoginFailure::new("idp_unreachable", e))?;
     if let Some(iss) = q.iss.as_deref()
         && iss != provider.issuer()
     {
-        return fail(
-            "issuer_mismatch",
-            format!(
-                "callback iss \"{}\" is not {:?}",
-                bounded(iss),
-                provider.issuer()
-            ),
-        )
-        .await;
+        let detail = format!(
+            "callback iss \"{}\" is not {:?}",
+            bounded(iss),
+            provider.issuer()
+        );
+        return Err(LoginFailure::new("issuer_mismatch", detail));
     }
-    let (response, nonce) = match provider.finish(state.auth.http(), code, &pending).await {
-        Ok(r) => r,
-        Err(e) => return fail(e.code(), e.to_string()).await,
-    };
-    let identity = match provider.verify(&response, &nonce) {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            // Unknown `kid`: the IdP may have rotated its keys. Refetch once.
-            match state.auth.rediscover().await {
-                Ok(fresh) => match fresh.verify(&response, &nonce) {
-                    Ok(Some(id)) => id,
-                    Ok(None) => {
-                        return fail("id_token_invalid", "signed by an unknown key".into()).await;
-                    }
-                    Err(e) => return fail(e.code(), e.to_string()).await,
-                },
-                Err(e) => return fail("idp_unreachable", e).await,
-            }
-        }
-        Err(e) => return fail(e.code(), e.to_string()).await,
-    };
+    let oidc_failure = |e: super::oidc::LoginError| LoginFailure::new(e.code(), e.to_string());
+    let (response, nonce) = provider
+        .finish(state.auth.http(), code, pending)
+        .await
+        .map_err(oidc_failure)?;
+    if let Some(identity) = provider.verify(&response, &nonce).map_err(oidc_failure)? {
+        return Ok(identity);
+    }
+    // Unknown `kid`: the IdP may have rotated its keys. Refetch once.
+    let fresh = state
+        .auth
+        .rediscover()
+        .await
+        .map_err(|e| LoginFailure::new("idp_unreachable", e))?;
+    fresh
+        .verify(&response, &nonce)
+        .map_err(oidc_failure)?
+        .ok_or_else(|| LoginFailure::new("id_token_invalid", "signed by an unknown key"))
+}
+
+/// Signs `identity` in: a fresh session id (defeats session fixation), the web-session user
+/// with its CSRF token and expiry, the user's display data, and the audit event.
+async fn start_web_session(
+    state: &AppState,
+    session: &Session,
+    identity: &Identity,
+) -> AppResult<()> {
     if identity.groups_claim_missing {
         tracing::warn!(
             subject = %bounded(&identity.subject),
@@ -228,7 +276,6 @@ async fn callback(
             "ID token has no groups claim; the user gets no groups (check the IdP's scopes or claim mapping)"
         );
     }
-    // A fresh session id at login defeats session fixation.
     session.cycle_id().await.map_err(AppError::internal)?;
     session
         .remove::<serde_json::Value>(PENDING_KEY)
@@ -250,7 +297,7 @@ async fn callback(
         .insert(USER_KEY, &user)
         .await
         .map_err(AppError::internal)?;
-    apply_expiry(&session, &user, &state);
+    apply_expiry(session, &user, state);
     state
         .store
         .upsert_user(
@@ -271,11 +318,11 @@ async fn callback(
     );
     state
         .store
-        .record_auth_event("login_succeeded", Some(&user.subject), &detail)
+        .record_auth_event(AuthEventKind::LoginSucceeded, Some(&user.subject), &detail)
         .await?;
     tracing::info!(subject = %bounded(&user.subject), kube_user = %bounded(&user.kube_user),
         "login succeeded");
-    Ok(Redirect::to(&pending.return_to).into_response())
+    Ok(())
 }
 
 /// Where the browser should go after logout.
@@ -306,7 +353,7 @@ async fn logout(
     if let Some(user) = &user {
         state
             .store
-            .record_auth_event("logout", Some(&user.subject), "signed out")
+            .record_auth_event(AuthEventKind::Logout, Some(&user.subject), "signed out")
             .await?;
         if let Ok(p) = state.auth.provider()
             && let Some(mut end) = p.end_session_endpoint.clone()

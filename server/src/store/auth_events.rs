@@ -3,13 +3,42 @@
 
 use super::{Store, StoreError, now_unix};
 
+/// What happened at sign-in or sign-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthEventKind {
+    /// A user signed in.
+    LoginSucceeded,
+    /// A callback with a valid `state` failed (the detail says why).
+    LoginFailed,
+    /// A user signed out.
+    Logout,
+}
+
+impl AuthEventKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+            Self::Logout => "logout",
+        }
+    }
+
+    /// The kind stored as `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::LoginSucceeded, Self::LoginFailed, Self::Logout]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
 /// One authentication event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthEvent {
     /// Unix seconds.
     pub at: i64,
-    /// `login_succeeded`, `login_failed` or `logout`.
-    pub kind: String,
+    /// What happened.
+    pub kind: AuthEventKind,
     /// The IdP subject, when known.
     pub subject: Option<String>,
     /// Human-readable detail (never a token or secret).
@@ -20,13 +49,13 @@ impl Store {
     /// Appends an authentication event.
     pub async fn record_auth_event(
         &self,
-        kind: &str,
+        kind: AuthEventKind,
         subject: Option<&str>,
         detail: &str,
     ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO auth_events (at, kind, subject, detail) VALUES ($1, $2, $3, $4)")
             .bind(now_unix())
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(subject)
             .bind(detail)
             .execute(self.pool())
@@ -42,15 +71,17 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, kind, subject, detail)| AuthEvent {
-                at,
-                kind,
-                subject,
-                detail,
+        rows.into_iter()
+            .map(|(at, kind, subject, detail)| {
+                Ok(AuthEvent {
+                    at,
+                    kind: AuthEventKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("auth event kind {kind:?}")))?,
+                    subject,
+                    detail,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Remembers a user's display data at login.

@@ -28,7 +28,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
 pub use access::{AccessEventRow, ApproveOutcome, NewRequest, RequestRow, ReviewRow, Reviewer};
-pub use auth_events::AuthEvent;
+pub use auth_events::{AuthEvent, AuthEventKind};
 pub use terminal_sessions::{NewTerminalSession, SessionListRow, TerminalSessionRow};
 pub use web_sessions::WebSessionStore;
 

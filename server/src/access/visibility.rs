@@ -9,8 +9,7 @@ use keyhole_protocol::access::{
 };
 use keyhole_protocol::api::Role;
 
-use super::service::AccessError;
-use super::{Access, Caller};
+use super::{Access, AccessError, Caller};
 use crate::domain::Grant;
 use crate::policy::Policy;
 use crate::store::{RequestRow, now_unix};
@@ -28,6 +27,15 @@ pub(super) fn may_revoke(policy: &Policy, caller: &Caller, profile: &str) -> boo
     caller.has(Role::Admin) || policy.may_approve(&caller.groups, profile)
 }
 
+/// The names of the profiles `caller` approves: the rows of these they may see and oversee.
+pub(super) fn approvable_names(policy: &Policy, caller: &Caller) -> Vec<String> {
+    policy
+        .approvable_profiles(&caller.groups)
+        .into_iter()
+        .map(|p| p.name.clone())
+        .collect()
+}
+
 impl Access {
     /// Whether `caller` may see what `owner` does under `profile` (their terminal sessions,
     /// for instance): the same rule as for requests and grants.
@@ -43,7 +51,7 @@ impl Access {
     /// The names of the profiles `caller` approves (whose sessions, requests and grants they
     /// may see), for list queries.
     pub fn approvable_profile_names(&self, caller: &Caller) -> Vec<String> {
-        super::service::approvable_names(&self.inner.policy.current(), caller)
+        approvable_names(&self.inner.policy.current(), caller)
     }
 
     /// Whether `caller` oversees anyone: an auditor, an admin, or an approver of some profile.

@@ -1,20 +1,18 @@
-//! Changing a request or a grant: approve, deny, cancel, revoke; and listing grants.
+//! Reviews: approving, denying and cancelling requests (revoking a grant is `grants.rs`).
 //!
 //! Each operation checks, in order: the thing exists and the caller may see it (else "not
 //! found"), the caller may act (else "forbidden", e.g. one's own request), the input, then the
-//! state machine (`model.rs`) on the state as read. The store repeats the state check inside
+//! state machine (`domain::lifecycle`) on the state as read. The store repeats the state check inside
 //! its transaction (`WHERE state = 'pending'`), so a race lost between the read and the write
 //! is a conflict too, never a second decision.
 
-use keyhole_protocol::access::{AccessEventKind, AccessRequest, Grant, GrantState, RequestState};
+use keyhole_protocol::access::{AccessEventKind, AccessRequest, RequestState};
 
-use super::service::{AccessError, GrantScope, build_grant, check_text};
-use super::view::{grant_view, may_revoke};
-use super::{Access, Caller, GrantEvent};
-use crate::domain::lifecycle::{GrantAction, RequestAction, grant_transition, request_transition};
+use super::grants::build_grant;
+use super::{Access, AccessError, Caller, check_text};
+use crate::domain::lifecycle::{RequestAction, request_transition};
 use crate::policy::{Policy, ReviewDenied};
 use crate::store::{AccessEventRow, ApproveOutcome, RequestRow, Reviewer, now_unix};
-use keyhole_protocol::api::Role;
 
 fn reviewer(caller: &Caller) -> Reviewer<'_> {
     Reviewer {
@@ -210,101 +208,5 @@ impl Access {
         );
         self.request_view(caller, &policy, self.load(id).await?)
             .await
-    }
-
-    /// One page of the grants in `scope`, newest first. Who may see what is part of the
-    /// query, so a page is never cut short by grants the caller may not see.
-    pub async fn list_grants(
-        &self,
-        caller: &Caller,
-        scope: GrantScope,
-        page: &super::PageQuery,
-    ) -> Result<keyhole_protocol::access::Page<Grant>, AccessError> {
-        use crate::store::{ListFilter, Visible};
-        let policy = self.inner.policy.current();
-        let now = now_unix();
-        let approvable = super::service::approvable_names(&policy, caller);
-        let filter = match scope {
-            GrantScope::Mine => ListFilter {
-                owner: Some(&caller.subject),
-                ..Default::default()
-            },
-            GrantScope::Active => {
-                let overseer = caller.has(Role::Auditor) || caller.has(Role::Admin);
-                if !overseer && approvable.is_empty() {
-                    return Err(AccessError::Forbidden(
-                        "only approvers, auditors and admins see every active grant".into(),
-                    ));
-                }
-                ListFilter {
-                    state: Some("active"),
-                    live_at: Some(now),
-                    visible: (!overseer).then_some(Visible {
-                        own: None,
-                        profiles: &approvable,
-                    }),
-                    ..Default::default()
-                }
-            }
-        };
-        let rows = self
-            .inner
-            .store
-            .grant_page(&filter, page.after(), page.fetch_limit())
-            .await?;
-        page.finish(
-            rows,
-            |g| (g.starts_at, g.id.as_str()),
-            |g| Ok(grant_view(&policy, caller, g, now)),
-        )
-    }
-
-    /// Revokes an active grant (approvers of its profile, admins), with a required reason.
-    /// Every terminal under it is told at once through [`Access::grant_events`].
-    pub async fn revoke(
-        &self,
-        caller: &Caller,
-        id: &str,
-        reason: &str,
-    ) -> Result<Grant, AccessError> {
-        let policy = self.inner.policy.current();
-        let grant = self.visible_grant(caller, &policy, id).await?;
-        if !may_revoke(&policy, caller, &grant.profile) {
-            return Err(AccessError::Forbidden(
-                "only approvers of this profile and admins can revoke its grants".into(),
-            ));
-        }
-        let reason = check_text("reason", reason, true)?;
-        let now = now_unix();
-        let state = grant.state_at(now);
-        grant_transition(state, GrantAction::Revoke)
-            .map_err(|_| AccessError::GrantNotActive(state.as_str().into()))?;
-        let store = &self.inner.store;
-        let ended = GrantEvent::Revoked {
-            grant_id: id.to_owned(),
-            reason: reason.clone(),
-            by: caller.subject.clone(),
-        };
-        let notify = self.grant_end_notification(&ended);
-        let notify = notify.as_ref().map(|(c, p)| (c.as_str(), p.as_str()));
-        if !store
-            .revoke_grant(id, &caller.subject, &reason, now, &grant.request_id, notify)
-            .await?
-        {
-            let now_state = store.grant(id).await?.map(|g| g.state_at(now));
-            let now_state = now_state.unwrap_or(GrantState::Expired);
-            return Err(AccessError::GrantNotActive(now_state.as_str().into()));
-        }
-        self.publish_grant_end(ended);
-        let req = self.load(&grant.request_id).await?;
-        self.publish(
-            AccessEventKind::GrantRevoked,
-            &req.new,
-            RequestState::Approved,
-            Some(id.to_owned()),
-            Some((caller.subject.clone(), reason)),
-        );
-        let updated = store.grant(id).await?.ok_or(AccessError::GrantNotFound)?;
-        Ok(grant_view(&policy, caller, updated, now))
     }
 }
