@@ -120,6 +120,26 @@ impl CloseReason {
         }
     }
 
+    /// Every reason, for exhaustive tests and parsing.
+    pub const ALL: [CloseReason; 11] = [
+        CloseReason::Expired,
+        CloseReason::Revoked,
+        CloseReason::Idle,
+        CloseReason::ServerShutdown,
+        CloseReason::Exited,
+        CloseReason::ClientClosed,
+        CloseReason::Error,
+        CloseReason::LoggedOut,
+        CloseReason::SessionExpired,
+        CloseReason::Unverifiable,
+        CloseReason::GatewayLost,
+    ];
+
+    /// The reason named `s` (its [`CloseReason::as_str`]).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     /// Whether a client should try to reconnect after this (only after errors; a grant that
     /// ended or a shell that exited will not come back).
     pub fn may_reconnect(self) -> bool {
@@ -188,7 +208,7 @@ pub struct SessionInfo {
     /// Unix seconds; `None` while open.
     pub ended_at: Option<i64>,
     /// Why it ended ([`CloseReason`] name), when it did.
-    pub end_reason: Option<String>,
+    pub end_reason: Option<CloseReason>,
     /// Bytes typed (browser → pod), counted when the session ends.
     pub bytes_in: u64,
     /// Bytes shown (pod → browser), counted when the session ends.

@@ -168,7 +168,7 @@ async fn echo_resize_exit_and_audit() {
         .await
         .unwrap()
         .expect("session row");
-    assert_eq!(row.end_reason.as_deref(), Some("exited"));
+    assert_eq!(row.end_reason.map(CloseReason::as_str), Some("exited"));
     assert_eq!(row.grant_id, g);
     assert_eq!(
         (
@@ -445,7 +445,11 @@ async fn oversized_frames_end_the_session() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let store = keyhole::store::Store::connect(&ts.db_url).await.unwrap();
     let row = store.terminal_session(&session_id).await.unwrap().unwrap();
-    assert_eq!(row.end_reason.as_deref(), Some("error"), "{row:?}");
+    assert_eq!(
+        row.end_reason.map(CloseReason::as_str),
+        Some("error"),
+        "{row:?}"
+    );
     assert_eq!(row.bytes_in, 0);
     store.close().await;
 }
@@ -482,7 +486,11 @@ async fn revoke_ends_a_session_whose_browser_stopped_reading() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let took = t0.elapsed();
-    assert_eq!(row.end_reason.as_deref(), Some("revoked"), "{row:?}");
+    assert_eq!(
+        row.end_reason.map(CloseReason::as_str),
+        Some("revoked"),
+        "{row:?}"
+    );
     assert!(took < Duration::from_secs(2), "ended after {took:?}");
     // Backpressure: 2 s of `yes` through devstack is ~100 MB when nothing holds it back (≈ 50 MB/s);
     // with it, the gateway relays only what fits in the sockets' kernel buffers (~4 MB here).

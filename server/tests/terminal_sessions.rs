@@ -9,6 +9,7 @@ use common::access::{create, get, post};
 use common::shell::open_shell;
 use common::{Browser, Options, TestServer, WsStream, user};
 use futures::{SinkExt, StreamExt};
+use keyhole_protocol::terminal::CloseReason;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -182,7 +183,10 @@ async fn sessions_left_open_by_a_dead_process_are_closed_as_lost_at_start() {
     let row = store.terminal_session("orphan-1").await.unwrap().unwrap();
     store.close().await;
     assert!(row.ended_at.is_some(), "{row:?}");
-    assert_eq!(row.end_reason.as_deref(), Some("gateway_lost"));
+    assert_eq!(
+        row.end_reason.map(CloseReason::as_str),
+        Some("gateway_lost")
+    );
 }
 
 /// A clean stop (SIGTERM) closes the rows of the sessions it ends, with `server_shutdown`.
@@ -201,5 +205,8 @@ async fn a_clean_stop_closes_open_session_rows() {
     let row = store.terminal_session(&id).await.unwrap().unwrap();
     store.close().await;
     assert!(row.ended_at.is_some(), "{row:?}");
-    assert_eq!(row.end_reason.as_deref(), Some("server_shutdown"));
+    assert_eq!(
+        row.end_reason.map(CloseReason::as_str),
+        Some("server_shutdown")
+    );
 }

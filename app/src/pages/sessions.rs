@@ -4,7 +4,7 @@
 //! one).
 
 use keyhole_protocol::api::Role;
-use keyhole_protocol::terminal::SessionInfo;
+use keyhole_protocol::terminal::{CloseReason, SessionInfo};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -130,7 +130,7 @@ fn SessionRow(s: SessionInfo, now: RwSignal<i64>, version: RwSignal<u32>) -> imp
                 .max(0),
         )
     };
-    let (class, label) = match (s.live, s.end_reason.as_deref()) {
+    let (class, label) = match (s.live, s.end_reason.map(CloseReason::as_str)) {
         (true, _) => ("pill pill-ok", "open".to_owned()),
         (false, Some(reason)) => ("pill", reason.replace('_', " ")),
         (false, None) => ("pill", "grant ended".to_owned()),
@@ -164,7 +164,7 @@ fn matches(s: &SessionInfo, needle: &str) -> bool {
         Some(s.namespace.as_str()),
         Some(s.pod.as_str()),
         Some(s.container.as_str()),
-        s.end_reason.as_deref(),
+        s.end_reason.map(CloseReason::as_str),
     ]
     .into_iter()
     .flatten()

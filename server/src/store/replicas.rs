@@ -61,14 +61,14 @@ impl Store {
     pub async fn end_own_terminal_sessions(
         &self,
         now: i64,
-        reason: &str,
+        reason: keyhole_protocol::terminal::CloseReason,
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE terminal_sessions SET ended_at = $1, end_reason = $2 \
              WHERE ended_at IS NULL AND replica = $3",
         )
         .bind(now)
-        .bind(reason)
+        .bind(reason.as_str())
         .bind(self.replica_id())
         .execute(self.pool())
         .await?

@@ -1,6 +1,11 @@
 //! Terminal session rows (`terminal_sessions`): one per WebSocket terminal, written when it
 //! opens and completed when it ends (with the reason and the byte counts).
 
+use keyhole_protocol::access::GrantState;
+use keyhole_protocol::terminal::CloseReason;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
 use super::{Store, StoreError, now_unix};
 
 /// A terminal session as it starts.
@@ -23,7 +28,7 @@ pub struct NewTerminalSession<'a> {
 }
 
 /// A stored terminal session.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TerminalSessionRow {
     /// Session id.
     pub id: String,
@@ -43,8 +48,8 @@ pub struct TerminalSessionRow {
     pub started_at: i64,
     /// Unix seconds; `None` while running.
     pub ended_at: Option<i64>,
-    /// Why it ended (`CloseReason` name).
-    pub end_reason: Option<String>,
+    /// Why it ended.
+    pub end_reason: Option<CloseReason>,
     /// Bytes from the browser to the pod.
     pub bytes_in: i64,
     /// Bytes from the pod to the browser.
@@ -79,7 +84,7 @@ impl Store {
     pub async fn end_terminal_session(
         &self,
         id: &str,
-        reason: &str,
+        reason: CloseReason,
         bytes_in: u64,
         bytes_out: u64,
     ) -> Result<(), StoreError> {
@@ -88,7 +93,7 @@ impl Store {
              bytes_out = $4 WHERE id = $5 AND ended_at IS NULL",
         )
         .bind(now_unix())
-        .bind(reason)
+        .bind(reason.as_str())
         .bind(bytes_in as i64)
         .bind(bytes_out as i64)
         .bind(id)
@@ -114,21 +119,66 @@ impl Store {
 }
 
 /// A session with what the list needs from its grant.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionListRow {
     /// The session.
-    #[sqlx(flatten)]
     pub session: TerminalSessionRow,
     /// The grant's profile.
     pub profile: String,
     /// The request the grant came from.
     pub request_id: String,
-    /// The grant's state (`active`, `revoked`, `expired`).
-    pub grant_state: String,
+    /// The grant's stored state.
+    pub grant_state: GrantState,
     /// The grant's end, Unix seconds.
     pub grant_expires_at: i64,
     /// The holder's display name, when known.
     pub holder_name: Option<String>,
     /// The holder's e-mail, when known.
     pub holder_email: Option<String>,
+}
+
+/// A stored name of a closed set, parsed: an unknown one is a decode error (fail closed).
+fn parsed<T>(row: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> sqlx::Result<T> {
+    let s: String = row.try_get(col)?;
+    parse(&s).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: col.to_owned(),
+        source: format!("unknown value {s:?}").into(),
+    })
+}
+
+impl FromRow<'_, AnyRow> for TerminalSessionRow {
+    fn from_row(r: &AnyRow) -> sqlx::Result<Self> {
+        let end_reason: Option<String> = r.try_get("end_reason")?;
+        Ok(TerminalSessionRow {
+            id: r.try_get("id")?,
+            subject: r.try_get("subject")?,
+            kube_user: r.try_get("kube_user")?,
+            grant_id: r.try_get("grant_id")?,
+            namespace: r.try_get("namespace")?,
+            pod: r.try_get("pod")?,
+            container: r.try_get("container")?,
+            started_at: r.try_get("started_at")?,
+            ended_at: r.try_get("ended_at")?,
+            end_reason: match end_reason {
+                Some(_) => Some(parsed(r, "end_reason", CloseReason::parse)?),
+                None => None,
+            },
+            bytes_in: r.try_get("bytes_in")?,
+            bytes_out: r.try_get("bytes_out")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for SessionListRow {
+    fn from_row(r: &AnyRow) -> sqlx::Result<Self> {
+        Ok(SessionListRow {
+            session: TerminalSessionRow::from_row(r)?,
+            profile: r.try_get("profile")?,
+            request_id: r.try_get("request_id")?,
+            grant_state: parsed(r, "grant_state", GrantState::parse)?,
+            grant_expires_at: r.try_get("grant_expires_at")?,
+            holder_name: r.try_get("holder_name")?,
+            holder_email: r.try_get("holder_email")?,
+        })
+    }
 }

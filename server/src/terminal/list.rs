@@ -95,8 +95,7 @@ pub(super) async fn list_terminal_sessions(
 
 /// A stored row as the caller sees it.
 fn session_info(access: &Access, caller: &Caller, r: SessionListRow, now: i64) -> SessionInfo {
-    let grant_active =
-        GrantState::parse(&r.grant_state) == Some(GrantState::Active) && r.grant_expires_at > now;
+    let grant_active = r.grant_state == GrantState::Active && r.grant_expires_at > now;
     let live = r.session.ended_at.is_none() && grant_active;
     let s = r.session;
     SessionInfo {

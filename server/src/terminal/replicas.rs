@@ -70,7 +70,7 @@ pub fn spawn_heartbeat(store: Store, shutdown: CancellationToken) -> tokio::task
 /// but their own row updates may not run before the runtime ends).
 pub async fn stop(store: &Store) {
     match store
-        .end_own_terminal_sessions(now_unix(), CloseReason::ServerShutdown.as_str())
+        .end_own_terminal_sessions(now_unix(), CloseReason::ServerShutdown)
         .await
     {
         Ok(0) => {}

@@ -82,7 +82,7 @@ impl Drop for ExecGuard {
         let id = std::mem::take(&mut self.session_id);
         tokio::spawn(async move {
             if let Err(e) = store
-                .end_terminal_session(&id, reason.as_str(), bytes_in, bytes_out)
+                .end_terminal_session(&id, reason, bytes_in, bytes_out)
                 .await
             {
                 tracing::error!(error = %e, session = %id, "cannot complete the session row");
