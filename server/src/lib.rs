@@ -11,6 +11,7 @@
 //! - [`store`]: SQLite/PostgreSQL state through one code path.
 //! - [`kube`]: the Kubernetes client that impersonates grant holders.
 //! - [`terminal`]: pods, logs and the browser terminal (WebSocket ↔ pods/exec).
+//! - [`metrics`]: the Prometheus registry of one server.
 //! - [`error`]: the HTTP error type.
 //!
 //! Dependencies point one way: `http` → domain modules (`auth`, …) →
@@ -29,6 +30,7 @@ pub mod dev;
 pub mod error;
 pub mod http;
 pub mod kube;
+pub mod metrics;
 pub mod policy;
 pub mod state;
 pub mod store;
@@ -136,9 +138,11 @@ async fn build_state(
         anyhow::bail!(NO_DEV_FEATURE);
     }
     let assets = WebAssets::load(&config.dist_dir)?;
+    let metrics = metrics::Metrics::new();
     let store = Store::connect(config.database_url.expose())
         .await
-        .context("cannot open the database")?;
+        .context("cannot open the database")?
+        .with_metrics(metrics.clone());
     terminal::replicas::start(&store).await?;
     let (policy, reloader) = load_policy(&config)?;
     let stand_ins = if config.dev {
@@ -172,7 +176,8 @@ async fn build_state(
         auth,
         policy,
         access,
-        terminal: terminal::Terminal::new(kube, keepalive),
+        terminal: terminal::Terminal::new(kube, keepalive, metrics.clone()),
+        metrics,
         shutdown,
     };
     Ok((

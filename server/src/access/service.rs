@@ -191,6 +191,10 @@ impl Access {
             capabilities: None,
         };
         let decision = policy.decide_request(&caller.groups, &input);
+        self.inner
+            .store
+            .metrics()
+            .access_decision(&body.profile, &decision);
         let profile = match (&decision, policy.profile(&body.profile)) {
             (
                 RequestDecision::Denied {
