@@ -11,7 +11,7 @@
 //! - [`store`]: SQLite/PostgreSQL state through one code path.
 //! - [`kube`]: the Kubernetes client that impersonates grant holders.
 //! - [`terminal`]: pods, logs and the browser terminal (WebSocket ↔ pods/exec).
-//! - [`metrics`]: the Prometheus registry of one server.
+//! - [`metrics`]: the Prometheus registry of one server; [`logging`]: the log subscriber.
 //! - [`error`]: the HTTP error type.
 //!
 //! Dependencies point one way: `http` → domain modules (`auth`, …) →
@@ -30,6 +30,7 @@ pub mod dev;
 pub mod error;
 pub mod http;
 pub mod kube;
+pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod state;
