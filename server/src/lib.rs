@@ -13,6 +13,7 @@
 //! - [`store`]: SQLite/PostgreSQL state through one code path.
 //! - [`kube`]: the Kubernetes client that impersonates grant holders.
 //! - [`terminal`]: pods, logs and the browser terminal (WebSocket ↔ pods/exec).
+//! - [`metrics`]: the Prometheus registry of one server; [`logging`]: the log subscriber.
 //! - [`error`]: the HTTP error type.
 //!
 //! Dependencies point one way: `http` → feature modules (`auth`, `access`, `terminal`) →
@@ -35,6 +36,8 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod kube;
+pub mod logging;
+pub mod metrics;
 pub mod policy;
 pub mod state;
 pub mod store;
@@ -117,9 +120,11 @@ async fn build_state(
     shutdown: CancellationToken,
 ) -> anyhow::Result<(AppState, Guards)> {
     let assets = WebAssets::load(&config.dist_dir)?;
+    let metrics = metrics::Metrics::new();
     let store = Store::connect(config.database_url.expose())
         .await
-        .context("cannot open the database")?;
+        .context("cannot open the database")?
+        .with_metrics(metrics.clone());
     terminal::replicas::start(&store).await?;
     let (policy, reloader) = policy::load_and_watch(config.policy_file.as_deref())?;
     let stand_ins = if config.dev {
@@ -153,7 +158,8 @@ async fn build_state(
         auth,
         policy,
         access,
-        terminal: terminal::Terminal::new(kube, keepalive),
+        terminal: terminal::Terminal::new(kube, keepalive, metrics.clone()),
+        metrics,
         shutdown,
     };
     Ok((

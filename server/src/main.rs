@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use keyhole::config::{Config, LogFormat};
 
 /// Just-in-time, least-privilege debugging access to Kubernetes from a browser tab.
@@ -31,8 +31,12 @@ enum Command {
         /// inside a Kubernetes cluster or on a non-loopback listen address.
         #[arg(long)]
         dev: bool,
-        /// Log as JSON lines (overrides log_format).
-        #[arg(long)]
+        /// Log format: `text` (human-readable) or `json` (one object per line, with the
+        /// request and terminal-session span fields). Overrides log_format.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        log_format: Option<LogFormatArg>,
+        /// Same as --log-format json.
+        #[arg(long, conflicts_with = "log_format")]
         log_json: bool,
     },
     /// Check or test a policy file.
@@ -40,6 +44,15 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// JSON lines.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,9 +76,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve {
             config,
+            log_format,
             log_json,
             dev,
-        } => serve(config, log_json, dev),
+        } => {
+            let format = match (log_format, log_json) {
+                (Some(LogFormatArg::Json), _) | (None, true) => Some(LogFormat::Json),
+                (Some(LogFormatArg::Text), _) => Some(LogFormat::Human),
+                (None, false) => None,
+            };
+            serve(config, format, dev)
+        }
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => keyhole::policy::cli_check(&file),
@@ -75,18 +96,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config_path: Option<PathBuf>, log_json: bool, dev: bool) -> ExitCode {
+/// `log_format`: from the command line (wins over the config's `log_format`).
+fn serve(config_path: Option<PathBuf>, log_format: Option<LogFormat>, dev: bool) -> ExitCode {
     // `--dev` is `KEYHOLE_DEV=true`, last so that it wins over the environment.
     let dev = dev.then(|| ("KEYHOLE_DEV".to_owned(), "true".to_owned()));
     let config = match Config::load(config_path.as_deref(), std::env::vars().chain(dev)) {
         Ok(c) => c,
         Err(e) => return startup_error(&e),
     };
-    init_tracing(if log_json {
-        LogFormat::Json
-    } else {
-        config.log_format
-    });
+    keyhole::logging::init(log_format.unwrap_or(config.log_format));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return startup_error(&e),
@@ -109,19 +127,6 @@ fn serve(config_path: Option<PathBuf>, log_json: bool, dev: bool) -> ExitCode {
 fn startup_error(e: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("keyhole: error: {e}");
     ExitCode::from(2)
-}
-
-fn init_tracing(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("KEYHOLE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Human => builder.init(),
-    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -29,6 +29,8 @@ pub struct AppState {
     pub access: Access,
     /// Pods, logs and terminals (the impersonating Kubernetes client, session hooks).
     pub terminal: crate::terminal::Terminal,
+    /// This server's Prometheus metrics (`/metrics`).
+    pub metrics: crate::metrics::Metrics,
     /// Cancelled when the server shuts down; long-lived streams watch it.
     pub shutdown: CancellationToken,
 }

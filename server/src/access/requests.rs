@@ -183,6 +183,10 @@ impl Access {
             capabilities: None,
         };
         let decision = policy.decide_request(&caller.groups, &input);
+        self.inner
+            .store
+            .metrics()
+            .access_decision(&body.profile, &decision);
         let profile = requested_profile(&policy, &decision, &body.profile)?;
         if let Some(pod) = &body.pod {
             check_pod(profile, pod)?;

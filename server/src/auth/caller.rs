@@ -122,6 +122,8 @@ impl FromRequestParts<AppState> for Caller {
         let user = load_user(&session, state)
             .await?
             .ok_or(AppError::Unauthenticated)?;
+        // Every log line of this request names who made it (the request span declares it).
+        tracing::Span::current().record("user", user.subject.as_str());
         let id = session.id().map(|id| id.to_string());
         Ok(Caller::of_web_session(&user, id, state))
     }

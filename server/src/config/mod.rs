@@ -17,6 +17,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+mod metrics;
+pub use metrics::MetricsConfig;
+
 /// A secret string (client secret, database password…) that redacts itself in
 /// `Debug` and `Display`, so that logging a config can never leak it.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
@@ -44,8 +47,9 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
-    /// Human-readable lines (the default).
+    /// Human-readable lines (the default); `text` or `human`.
     #[default]
+    #[serde(alias = "text")]
     Human,
     /// One JSON object per line, for log shippers.
     Json,
@@ -75,6 +79,8 @@ pub struct RawConfig {
     terminal: RawTerminal,
     #[serde(default)]
     access: RawAccess,
+    #[serde(default)]
+    metrics: metrics::RawMetrics,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,6 +174,8 @@ pub struct Config {
     pub terminal: TerminalConfig,
     /// `[access]`: how open streams are re-checked.
     pub access: AccessConfig,
+    /// `[metrics]`: the token `/metrics` requires (none = not served).
+    pub metrics: MetricsConfig,
 }
 
 /// `[access]`: how every open stream (terminal, log stream, live view) is re-checked against
@@ -332,6 +340,8 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "KEYHOLE_TERMINAL_KEEPALIVE_SECONDS",
         "terminal.keepalive_seconds",
     ),
+    ("KEYHOLE_METRICS_TOKEN", "metrics.token"),
+    ("KEYHOLE_METRICS_TOKEN_FILE", "metrics.token_file"),
 ];
 
 /// Keys whose `KEYHOLE_*` variable is a boolean: `true`/`false` (TOML's spelling) or `1`/`0`.
@@ -585,6 +595,7 @@ impl Config {
             }
             (_, None) => KubernetesConfig::Embedded,
         };
+        let metrics = raw.metrics.validate().map_err(|(k, m)| invalid(&k, m))?;
         let dev = raw.dev.unwrap_or(false);
         if !dev {
             missing_sections(kubernetes == KubernetesConfig::Embedded, oidc.is_none()).map_err(
@@ -619,6 +630,7 @@ impl Config {
                 recheck: Duration::from_secs(recheck),
                 verify_grace: Duration::from_secs(verify_grace),
             },
+            metrics,
         })
     }
 

@@ -26,7 +26,11 @@ async fn healthz() -> Json<Health> {
 /// Ready when the database answers and the identity provider's discovery
 /// document has been loaded; 503 otherwise, with the failing checks.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let db = match state.store.ping().await {
+    let ping = {
+        let _timer = state.metrics.db_timer("readiness_ping");
+        state.store.ping().await
+    };
+    let db = match ping {
         Ok(()) => HealthCheck {
             name: "database".into(),
             ok: true,

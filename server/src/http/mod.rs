@@ -1,9 +1,13 @@
 //! HTTP glue: merges the domain routers, serves the web app, adds the
 //! security headers. Handlers live with their domain (`auth::routes`, …);
 //! this module owns no business logic.
+//!
+//! - `observe.rs`: each request's span, request id and count; `metrics.rs`: `GET /metrics`.
 
 pub mod assets;
 mod health;
+pub mod metrics;
+pub mod observe;
 pub mod security;
 
 use axum::Router;
@@ -11,7 +15,6 @@ use axum::http::{StatusCode, Uri};
 use axum::middleware;
 use axum::response::IntoResponse;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::trace::TraceLayer;
 
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -32,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(api_not_found);
     Router::new()
         .merge(health::router())
+        .merge(metrics::router())
         .merge(crate::auth::routes::router())
         .nest("/api", api)
         .fallback_service(web)
@@ -46,7 +50,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security::headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Outermost: the request span covers every other layer, and the count sees the final
+        // status. Applied per route, so axum's MatchedPath is known.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
 

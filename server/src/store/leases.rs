@@ -37,6 +37,7 @@ fn placeholders(first: usize, n: usize) -> String {
 impl Store {
     /// The states of these grants (missing ids are simply absent).
     pub async fn grant_statuses(&self, ids: &[String]) -> Result<Vec<GrantStatus>, StoreError> {
+        let _timer = self.metrics().db_timer("lease_grant_statuses");
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH) {
             let sql = format!(
@@ -69,6 +70,7 @@ impl Store {
         ids: &[String],
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
+        let _timer = self.metrics().db_timer("lease_live_web_sessions");
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH) {
             let sql = format!(
@@ -94,6 +96,7 @@ impl Store {
         now: i64,
         until: i64,
     ) -> Result<(), StoreError> {
+        let _timer = self.metrics().db_timer("lease_touch_web_sessions");
         for chunk in ids.chunks(BATCH) {
             let sql = format!(
                 "UPDATE web_sessions SET expiry_date = $1 WHERE expiry_date > $2 \

@@ -12,6 +12,7 @@ mod access;
 mod auth_events;
 mod leases;
 mod lists;
+mod metrics;
 mod notify;
 mod replicas;
 mod terminal_sessions;
@@ -51,6 +52,8 @@ pub struct Store {
     /// This process's id among the replicas sharing the database (`replicas.rs`); also the
     /// origin of the notifications it sends.
     replica_id: std::sync::Arc<str>,
+    /// Times queries (`metrics.rs`); the server's registry once `with_metrics` set it.
+    metrics: crate::metrics::Metrics,
 }
 
 /// Only the backend: the pool's options and the URL may carry a password.
@@ -135,6 +138,7 @@ impl Store {
             backend,
             listen_url,
             replica_id: uuid::Uuid::new_v4().simple().to_string().into(),
+            metrics: Default::default(),
         };
         store.migrate().await?;
         Ok(store)

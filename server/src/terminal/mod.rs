@@ -37,6 +37,7 @@ pub use hooks::{
 };
 
 use crate::kube::KubeGateway;
+use crate::metrics::Metrics;
 
 /// The terminal module's handles, held in `AppState.terminal`.
 #[derive(Clone)]
@@ -47,15 +48,18 @@ pub struct Terminal {
     pub hooks: Arc<dyn SessionHooks>,
     /// Ping period for both sockets of a session (`terminal.keepalive_seconds`).
     pub keepalive: Duration,
+    /// Open sessions, bytes, drops and close reasons (the server's registry).
+    pub metrics: Metrics,
 }
 
 impl Terminal {
     /// With the default hooks (allow all, record nothing).
-    pub fn new(kube: KubeGateway, keepalive: Duration) -> Self {
+    pub fn new(kube: KubeGateway, keepalive: Duration, metrics: Metrics) -> Self {
         Self {
             kube,
             hooks: Arc::new(DefaultHooks),
             keepalive,
+            metrics,
         }
     }
 }

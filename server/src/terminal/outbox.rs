@@ -6,6 +6,11 @@
 //! i.e. everything before was handed to the socket (the kernel's send buffer). A browser that
 //! stops reading therefore stops us reading the exec stream, and the memory one slow browser
 //! can make us hold is one output frame plus a few control messages.
+//!
+//! Metrics: bytes handed to the socket (`keyhole_terminal_bytes_total{direction="to_browser"}`)
+//! and messages dropped for a browser that stopped reading (`keyhole_relay_dropped_total
+//! {queue="to_browser"}`: notices over [`CONTROL_QUEUE`], and whatever is still queued when the
+//! session ends), counted into the session's [`RelayMeters`] scope.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -14,6 +19,7 @@ use std::task::{Poll, ready};
 use futures::{Sink, SinkExt};
 
 use super::relay::Outbound;
+use crate::metrics::RelayMeters;
 
 /// Control messages (notices) queued while the browser is not reading; later ones are
 /// dropped so a stalled browser never delays a revocation or an expiry.
@@ -27,6 +33,8 @@ pub(super) struct Outbox<O> {
     unflushed: bool,
     /// The sink failed: the browser is gone.
     failed: bool,
+    /// The session's counters (none outside a session's scope).
+    meters: Option<RelayMeters>,
 }
 
 impl<O> Outbox<O>
@@ -40,6 +48,7 @@ where
             queue: VecDeque::new(),
             unflushed: false,
             failed: false,
+            meters: RelayMeters::current(),
         }
     }
 
@@ -62,6 +71,8 @@ where
     pub(super) fn push_control(&mut self, msg: Outbound) {
         if self.queue.len() < CONTROL_QUEUE {
             self.queue.push_back(msg);
+        } else if let Some(m) = &self.meters {
+            m.dropped_to_browser(1);
         }
     }
 
@@ -76,8 +87,15 @@ where
             while !self.queue.is_empty() {
                 ready!(self.sink.poll_ready_unpin(cx)).map_err(|_| ())?;
                 if let Some(msg) = self.queue.pop_front() {
+                    let bytes = match &msg {
+                        Outbound::Bytes(b) => b.len(),
+                        _ => 0,
+                    };
                     self.sink.start_send_unpin(msg).map_err(|_| ())?;
                     self.unflushed = true;
+                    if let (Some(m), true) = (&self.meters, bytes > 0) {
+                        m.to_browser(bytes);
+                    }
                 }
             }
             if self.unflushed {
@@ -92,6 +110,16 @@ where
             self.queue.clear();
         }
         result
+    }
+}
+
+/// What the browser never got because it stopped reading (the final messages after their
+/// short wait) counts as dropped. A failed socket has cleared the queue: nothing to count.
+impl<O> Drop for Outbox<O> {
+    fn drop(&mut self) {
+        if let (Some(m), false) = (&self.meters, self.queue.is_empty()) {
+            m.dropped_to_browser(self.queue.len());
+        }
     }
 }
 
@@ -156,5 +184,40 @@ mod tests {
         assert!(outbox.flush().await.is_err());
         assert!(!outbox.needs_flush());
         assert!(outbox.flush().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn counts_bytes_sent_and_messages_dropped_in_a_session_scope() {
+        let metrics = crate::metrics::Metrics::new();
+        metrics
+            .relay()
+            .scope(async {
+                let (tx, mut rx) = mpsc::channel::<Outbound>(0);
+                let mut outbox = Outbox::new(tx);
+                outbox.push(Outbound::Bytes(b"hello".to_vec()));
+                let (sent, got) = futures::join!(outbox.flush(), rx.next());
+                assert!(sent.is_ok() && got.is_some());
+                // The browser stops reading: the next frame waits, notices over the limit are
+                // dropped, and what is still queued at the end is dropped too.
+                outbox.push(Outbound::Bytes(vec![1]));
+                outbox.push(Outbound::Bytes(vec![2]));
+                assert!(outbox.flush().now_or_never().is_none());
+                for _ in 0..CONTROL_QUEUE + 3 {
+                    outbox.push_control(Outbound::Ping);
+                }
+                drop(outbox);
+            })
+            .await;
+        let sample = |s: &str| metrics.sample(s).unwrap();
+        assert_eq!(
+            sample("keyhole_terminal_bytes_total{direction=\"to_browser\"}"),
+            6.0
+        );
+        // 4 notices over the limit (one frame already went out, one waits in the queue), then
+        // the 1 frame and 15 notices left in the queue.
+        assert_eq!(
+            sample("keyhole_relay_dropped_total{queue=\"to_browser\"}"),
+            20.0
+        );
     }
 }

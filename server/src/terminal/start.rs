@@ -1,11 +1,17 @@
 //! Opening a session: everything between "the grant allows exec" and the WebSocket upgrade
 //! (pod check as the user, exec with a TTY, the session row), and then running it.
+//!
+//! Observability: each session has a `terminal` span (`session_id`, `user` = the Kubernetes
+//! user, `grant_id`, `profile`, `namespace`, `pod`, `container`) from the pod check to the
+//! completed row, so every log line of a session carries its id; the relay runs in it and in
+//! the session's metric scope (bytes, drops), counted open by an [`OpenTerminal`] guard.
 
 use std::io;
 use std::task::{Context, Poll};
 
 use axum::extract::ws::WebSocket;
 use keyhole_protocol::terminal::CloseReason;
+use tracing::Instrument as _;
 
 use super::check::{covered_pod, kube_error, pick_container};
 use super::core::TerminalCore;
@@ -17,6 +23,7 @@ use crate::auth::Caller;
 use crate::domain::Grant;
 use crate::error::AppError;
 use crate::kube::{ExecError, ExecParams, ExecTty, ExecWriter};
+use crate::metrics::{Metrics, OpenTerminal};
 use crate::state::AppState;
 use crate::store::{NewTerminalSession, Store};
 
@@ -45,6 +52,7 @@ pub(super) struct PreparedSession {
     ctx: RelayContext,
     exec: ExecIo<ExecWriter>,
     guard: ExecGuard,
+    span: tracing::Span,
 }
 
 impl ExecInput for ExecWriter {
@@ -73,31 +81,56 @@ struct ExecGuard {
     store: Store,
     session_id: String,
     ended: Option<(CloseReason, u64, u64)>,
+    metrics: Metrics,
+    span: tracing::Span,
 }
 
 impl Drop for ExecGuard {
     fn drop(&mut self) {
         let (reason, bytes_in, bytes_out) = self.ended.unwrap_or((CloseReason::Error, 0, 0));
+        self.metrics.terminal_closed(reason.as_str());
         let store = self.store.clone();
         let id = std::mem::take(&mut self.session_id);
-        tokio::spawn(async move {
+        let task = async move {
             if let Err(e) = store
                 .end_terminal_session(&id, reason, bytes_in, bytes_out)
                 .await
             {
                 tracing::error!(error = %e, session = %id, "cannot complete the session row");
             }
-        });
+        };
+        tokio::spawn(task.instrument(self.span.clone()));
     }
 }
 
-/// Checks the pod, opens the exec and records the session.
+/// Checks the pod, opens the exec and records the session, in the session's span.
 pub(super) async fn start_session(
     state: &AppState,
     req: StartRequest<'_>,
 ) -> Result<PreparedSession, AppError> {
-    let grant = req.grant;
     let session_id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!(
+        "terminal",
+        session_id = %session_id,
+        user = %req.grant.kube_user,
+        grant_id = %req.grant.id,
+        profile = %req.grant.profile,
+        namespace = %req.namespace,
+        pod = %req.pod,
+        container = tracing::field::Empty,
+    );
+    open(state, req, session_id, span.clone())
+        .instrument(span)
+        .await
+}
+
+async fn open(
+    state: &AppState,
+    req: StartRequest<'_>,
+    session_id: String,
+    span: tracing::Span,
+) -> Result<PreparedSession, AppError> {
+    let grant = req.grant;
     let kube = state
         .terminal
         .kube
@@ -105,6 +138,7 @@ pub(super) async fn start_session(
         .map_err(AppError::internal)?;
     let summary = covered_pod(&grant, &kube, req.namespace, req.pod).await?;
     let container = pick_container(&summary, req.container)?;
+    span.record("container", container.as_str());
     let ExecTty {
         output,
         input,
@@ -171,21 +205,34 @@ pub(super) async fn start_session(
             store: state.store.clone(),
             session_id,
             ended: None,
+            metrics: state.terminal.metrics.clone(),
+            span: span.clone(),
         },
+        span,
     })
 }
 
 impl PreparedSession {
-    /// Runs the relay over the upgraded socket until the session ends.
+    /// Runs the relay over the upgraded socket until the session ends, in the session's span
+    /// and metric scope, counted open meanwhile.
     pub(super) async fn run(self, socket: WebSocket) {
         let PreparedSession {
             ctx,
             exec,
             mut guard,
+            span,
         } = self;
-        let ended = ws::serve(socket, ctx, exec).await;
-        tracing::info!(session = %guard.session_id, reason = ended.reason.as_str(),
-            bytes_in = ended.bytes_in, bytes_out = ended.bytes_out, "terminal session ended");
-        guard.ended = Some((ended.reason, ended.bytes_in, ended.bytes_out));
+        async move {
+            let _open: OpenTerminal = guard.metrics.terminal_opened();
+            let meters = guard.metrics.relay();
+            let ended = meters.scope(ws::serve(socket, ctx, exec)).await;
+            tracing::info!(session = %guard.session_id, reason = ended.reason.as_str(),
+                bytes_in = ended.bytes_in, bytes_out = ended.bytes_out, "terminal session ended");
+            guard.ended = Some((ended.reason, ended.bytes_in, ended.bytes_out));
+            // Completes the row and counts the close reason.
+            drop(guard);
+        }
+        .instrument(span)
+        .await;
     }
 }

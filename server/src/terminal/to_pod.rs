@@ -6,11 +6,17 @@
 //!
 //! Backpressure: while the queue holds [`MAX_QUEUED`] bytes or more, the relay stops reading
 //! the browser's socket.
+//!
+//! Metrics: input bytes handed to the exec stream (`keyhole_terminal_bytes_total
+//! {direction="to_pod"}`), and a session cut by the input stall (`keyhole_relay_dropped_total
+//! {queue="to_pod"}`), counted into the session's [`RelayMeters`] scope.
 
 use std::collections::VecDeque;
 use std::io;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
+
+use crate::metrics::RelayMeters;
 
 /// The queue stops taking browser input at this size.
 pub(super) const MAX_QUEUED: usize = 64 * 1024;
@@ -54,13 +60,40 @@ pub trait ExecInput: Send + Unpin {
 }
 
 /// Items waiting for the pod.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PodQueue {
     items: VecDeque<ToPod>,
     bytes: usize,
     unflushed: bool,
     /// Since when something has been waiting.
     busy_since: Option<Instant>,
+    /// The session's counters (none outside a session's scope).
+    meters: Option<RelayMeters>,
+}
+
+impl Default for PodQueue {
+    fn default() -> Self {
+        PodQueue {
+            items: VecDeque::new(),
+            bytes: 0,
+            unflushed: false,
+            busy_since: None,
+            meters: RelayMeters::current(),
+        }
+    }
+}
+
+/// A queue dropped while its input has waited [`INPUT_STALL`] or longer: the session was cut
+/// because the pod stopped accepting input. (Tokio's clock, so a paused test clock counts.)
+impl Drop for PodQueue {
+    fn drop(&mut self) {
+        let now = tokio::time::Instant::now().into_std();
+        if let (Some(m), Some(deadline)) = (&self.meters, self.stall_deadline())
+            && now >= deadline
+        {
+            m.stalled_to_pod();
+        }
+    }
 }
 
 impl PodQueue {
@@ -98,9 +131,13 @@ impl PodQueue {
         while !self.items.is_empty() {
             ready!(io.poll_ready(cx))?;
             let item = self.items.pop_front().expect("non-empty");
-            self.bytes -= item.len();
+            let len = item.len();
+            self.bytes -= len;
             io.start_send(item)?;
             self.unflushed = true;
+            if let (Some(m), true) = (&self.meters, len > 0) {
+                m.to_pod(len);
+            }
         }
         if self.unflushed {
             ready!(io.poll_flush(cx))?;
@@ -162,5 +199,35 @@ mod tests {
         assert!(matches!(polled, Poll::Ready(Ok(()))));
         assert!(!q.is_busy() && !q.is_full());
         assert_eq!(q.stall_deadline(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counts_input_bytes_and_a_session_cut_by_the_stall() {
+        let metrics = crate::metrics::Metrics::new();
+        metrics
+            .relay()
+            .scope(async {
+                let mut q = PodQueue::default();
+                q.push(ToPod::Stdin(b"ls\r".to_vec()), Instant::now());
+                q.push(ToPod::Ping, Instant::now());
+                q.push(ToPod::Stdin(b"pwd\r".to_vec()), Instant::now());
+                let mut io = Stuck {
+                    room: 2,
+                    got: Vec::new(),
+                };
+                let polled = poll_fn(|cx| Poll::Ready(q.poll_drive(&mut io, cx))).await;
+                assert!(polled.is_pending());
+                // An ordinary end with input still queued is no stall.
+                drop(PodQueue::default());
+                tokio::time::advance(INPUT_STALL + Duration::from_secs(1)).await;
+                drop(q);
+            })
+            .await;
+        let sample = |s: &str| metrics.sample(s).unwrap();
+        assert_eq!(
+            sample("keyhole_terminal_bytes_total{direction=\"to_pod\"}"),
+            3.0
+        );
+        assert_eq!(sample("keyhole_relay_dropped_total{queue=\"to_pod\"}"), 1.0);
     }
 }
