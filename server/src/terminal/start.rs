@@ -10,7 +10,7 @@ use std::io;
 use std::task::{Context, Poll};
 
 use axum::extract::ws::WebSocket;
-use keyhole_protocol::terminal::CloseReason;
+use keyhole_protocol::terminal::{CloseReason, ServerMsg};
 use tracing::Instrument as _;
 
 use super::check::{covered_pod, kube_error, pick_container};
@@ -130,30 +130,8 @@ async fn open(
     session_id: String,
     span: tracing::Span,
 ) -> Result<PreparedSession, AppError> {
-    let grant = req.grant;
-    let kube = state
-        .terminal
-        .kube
-        .for_grant(&grant, &session_id)
-        .map_err(AppError::internal)?;
-    let summary = covered_pod(&grant, &kube, req.namespace, req.pod).await?;
-    let container = pick_container(&summary, req.container)?;
-    span.record("container", container.as_str());
-    let ExecTty {
-        output,
-        input,
-        status,
-    } = kube
-        .exec_tty(&ExecParams {
-            namespace: req.namespace.to_owned(),
-            pod: req.pod.to_owned(),
-            container: container.clone(),
-            command: grant.exec_command.clone(),
-            cols: req.cols,
-            rows: req.rows,
-        })
-        .await
-        .map_err(|ExecError::Api(e)| kube_error(&grant, e))?;
+    let (container, exec) = open_exec(state, &req, &session_id, &span).await?;
+    let grant = &req.grant;
     let row = NewTerminalSession {
         id: &session_id,
         subject: &req.caller.subject,
@@ -173,33 +151,15 @@ async fn open(
     }
     tracing::info!(session = %session_id, grant = %grant.id, user = %grant.kube_user,
         pod = %format!("{}/{}", req.namespace, req.pod), %container, "terminal session started");
-    let exec = ExecIo {
-        stdin: input,
-        stdout: Box::new(output),
-        status,
-    };
-    let now = std::time::Instant::now();
-    let hooks = &state.terminal.hooks;
-    let ctx = RelayContext {
-        hello: hello(
-            &session_id,
-            req.namespace,
-            req.pod,
-            &container,
-            grant.expires_at,
-        ),
-        lease: req.lease,
-        core: TerminalCore::new(
-            now,
-            crate::store::instant_of_unix(grant.expires_at),
-            grant.idle_timeout,
-        ),
-        filter: hooks.filter(),
-        recorder: hooks.recorder(),
-        keepalive: state.terminal.keepalive,
-    };
+    let hello = hello(
+        &session_id,
+        req.namespace,
+        req.pod,
+        &container,
+        grant.expires_at,
+    );
     Ok(PreparedSession {
-        ctx,
+        ctx: relay_context(state, grant, hello, req.lease),
         exec,
         guard: ExecGuard {
             store: state.store.clone(),
@@ -210,6 +170,63 @@ async fn open(
         },
         span,
     })
+}
+
+/// Checks the pod (as the user) and opens the exec with a TTY: the container used, and the
+/// exec's streams.
+async fn open_exec(
+    state: &AppState,
+    req: &StartRequest<'_>,
+    session_id: &str,
+    span: &tracing::Span,
+) -> Result<(String, ExecIo<ExecWriter>), AppError> {
+    let grant = &req.grant;
+    let kube = state
+        .terminal
+        .kube
+        .for_grant(grant, session_id)
+        .map_err(AppError::internal)?;
+    let summary = covered_pod(grant, &kube, req.namespace, req.pod).await?;
+    let container = pick_container(&summary, req.container)?;
+    span.record("container", container.as_str());
+    let ExecTty {
+        output,
+        input,
+        status,
+    } = kube
+        .exec_tty(&ExecParams {
+            namespace: req.namespace.to_owned(),
+            pod: req.pod.to_owned(),
+            container: container.clone(),
+            command: grant.exec_command.clone(),
+            cols: req.cols,
+            rows: req.rows,
+        })
+        .await
+        .map_err(|ExecError::Api(e)| kube_error(grant, e))?;
+    let exec = ExecIo {
+        stdin: input,
+        stdout: Box::new(output),
+        status,
+    };
+    Ok((container, exec))
+}
+
+/// The relay's context: the session's clock from the grant's end and idle limit, its hooks.
+fn relay_context(state: &AppState, grant: &Grant, hello: ServerMsg, lease: Lease) -> RelayContext {
+    let hooks = &state.terminal.hooks;
+    RelayContext {
+        hello,
+        lease,
+        core: TerminalCore::new(
+            std::time::Instant::now(),
+            crate::store::instant_of_unix(grant.expires_at),
+            grant.idle_timeout,
+        ),
+        filter: hooks.filter(),
+        recorder: hooks.recorder(),
+        keepalive: state.terminal.keepalive,
+    }
 }
 
 impl PreparedSession {
