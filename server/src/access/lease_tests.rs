@@ -1,42 +1,6 @@
 //! Unit tests of the leases (kept apart so `lease.rs` stays readable).
 use super::*;
-
-fn status(state: &str, expires_at: i64) -> GrantStatus {
-    GrantStatus {
-        id: "g".into(),
-        subject: "alice".into(),
-        state: state.into(),
-        expires_at,
-        revoke_reason: Some("done".into()),
-        revoked_by: Some("bob".into()),
-    }
-}
-
-#[test]
-fn verdicts_fail_closed() {
-    let now = 100;
-    assert_eq!(
-        grant_verdict(Some(&status("active", 200)), "alice", now),
-        None
-    );
-    assert_eq!(
-        grant_verdict(Some(&status("active", 100)), "alice", now),
-        Some(LeaseEnd::Expired)
-    );
-    assert_eq!(
-        grant_verdict(Some(&status("active", 200)), "mallory", now),
-        Some(LeaseEnd::GrantGone)
-    );
-    assert_eq!(grant_verdict(None, "alice", now), Some(LeaseEnd::GrantGone));
-    assert!(matches!(
-        grant_verdict(Some(&status("revoked", 200)), "alice", now),
-        Some(LeaseEnd::Revoked { .. })
-    ));
-    assert!(matches!(
-        grant_verdict(Some(&status("weird", 200)), "alice", now),
-        Some(LeaseEnd::Unverifiable(_))
-    ));
-}
+use crate::store::now_unix;
 
 #[tokio::test]
 async fn leases_end_by_grant_and_session_and_unregister_on_drop() {

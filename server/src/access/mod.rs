@@ -12,7 +12,7 @@
 //! | `reviews.rs` | approvals and endings of requests | `approve`, `deny`, `cancel` |
 //! | `grants.rs` | grants: whether one is active, revocation | `active_grant`, `grant_events`, `list_grants`, `revoke` |
 //! | `visibility.rs` | who may see what; domain → wire types | `may_see_owned`, `may_revoke_profile`, `oversees_any` |
-//! | `lease.rs` | when an open stream must end | `lease`, `end_web_session` |
+//! | `lease.rs`, `recheck.rs` | when an open stream must end | `lease`, `end_web_session` |
 //!
 //! # The rest
 //! - `events.rs`: live events (a broadcast channel) and who may see each one.
@@ -32,6 +32,7 @@ mod grants;
 pub mod lease;
 mod openapi;
 mod page;
+mod recheck;
 mod requests;
 mod reviews;
 pub mod routes;
@@ -128,7 +129,7 @@ impl Access {
                 leases: Arc::new(lease::Leases::new(leases, shutdown.clone())),
             }),
         };
-        tokio::spawn(lease::run(access.clone(), access.grant_events()));
+        tokio::spawn(recheck::run(access.clone(), access.grant_events()));
         if replicas {
             tokio::spawn(fanout::listen_loop(access.clone(), shutdown.clone()));
         }

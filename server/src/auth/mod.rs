@@ -7,7 +7,8 @@
 //!   [`FreshCaller`] for routes that decide access on the user's IdP groups.
 //! - [`web_session`]: what a web session (the browser's sign-in) holds, its idle and absolute
 //!   limits, and the CSRF guard for state-changing requests.
-//! - [`routes`]: `/auth/login`, `/auth/callback`, `/auth/logout`, `/api/me`.
+//! - [`routes`]: `/auth/login`, `/auth/logout`, `/api/me`; `callback.rs`: `/auth/callback`,
+//!   step by step.
 //!
 //! - [`ratelimit`]: failed logins per client address.
 //! - [`untrusted`]: escaping and bounding IdP-supplied text before it is logged or stored.
@@ -19,6 +20,7 @@
 //! key id), goes through one gate: one attempt at a time, and after a failure
 //! none until the backoff (1 s doubling to 30 s) has passed; success resets it.
 
+mod callback;
 pub mod caller;
 pub mod oidc;
 pub mod ratelimit;
