@@ -198,7 +198,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         let user = load_user(&session, state)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        tracing::Span::current().record("user", user.subject.as_str());
+        crate::http::observe::record_user(parts, &user.subject);
         Ok(CurrentUser::new(user, state))
     }
 }
