@@ -297,7 +297,7 @@ impl Browser {
     }
 
     /// GET a path on Keyhole with cookies and `Authorization: Bearer <token>`.
-    pub async fn get_bearer(&mut self, path: &str, token: &str) -> reqwest::Response {
+    pub(crate) async fn get_bearer(&mut self, path: &str, token: &str) -> reqwest::Response {
         let res = self
             .http
             .get(format!("{}{}", self.base, path))
