@@ -8,6 +8,8 @@
 //! `spans` the whole list, so `jq 'select(any(.spans[]?; .session_id == "…"))'` finds every
 //! line of one terminal session. Nothing logs headers, cookies or tokens.
 
+use std::io::IsTerminal as _;
+
 use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -22,8 +24,10 @@ pub const DEFAULT_FILTER: &str = "info,tower_http=warn,sqlx=warn";
 pub fn init(format: LogFormat) {
     let filter =
         EnvFilter::try_from_env("KEYHOLE_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    // Colours only on a terminal: escape codes in a file would break `grep session_id=…`.
+    let ansi = std::io::stderr().is_terminal();
     // `try_init` also routes the `log` records of dependencies into the subscriber.
-    if subscriber(format, filter, std::io::stderr)
+    if build(format, filter, std::io::stderr, ansi)
         .try_init()
         .is_err()
     {
@@ -31,7 +35,8 @@ pub fn init(format: LogFormat) {
     }
 }
 
-/// The subscriber `init` installs, writing to `writer` (tests capture the lines with it).
+/// The subscriber `init` installs, writing to `writer` without colours (tests capture the lines
+/// with it).
 pub fn subscriber<W>(
     format: LogFormat,
     filter: EnvFilter,
@@ -40,8 +45,21 @@ pub fn subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    build(format, filter, writer, false)
+}
+
+fn build<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(writer);
     match format {
         LogFormat::Json => Box::new(

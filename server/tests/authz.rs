@@ -1,6 +1,9 @@
 //! The authorization matrix: every API route × {anonymous, engineer, lead, auditor, admin}
 //! → expected status. Later issues add their routes to `ROUTES`.
 //!
+//! `/metrics` is served with a token here: a session (any role) never opens it, only the
+//! bearer token does (`BEARER` rows send it, with the caller's cookies too).
+//!
 //! Paths may name ids created in setup: `{R1}`, `{R2}`, `{R3}` are pending requests of the
 //! engineer (alice), `{G}` is an active grant of hers. Rows run top to bottom, and within a
 //! row the roles left to right, so a row that changes state (bob approves `{R1}`) is seen by
@@ -12,6 +15,9 @@ use common::access::create_ok;
 use common::{Browser, Options, TestServer, user};
 use serde_json::{Value, json};
 
+/// The `/metrics` token of the matrix server.
+const METRICS_TOKEN: &str = "authz-matrix-metrics-token";
+
 /// (method, path, body, [anonymous, engineer, lead, auditor, admin]).
 const ROUTES: &[(&str, &str, &str, [u16; 5])] = &[
     ("GET", "/healthz", "", [200, 200, 200, 200, 200]),
@@ -19,6 +25,20 @@ const ROUTES: &[(&str, &str, &str, [u16; 5])] = &[
     ("GET", "/api/session", "", [200, 200, 200, 200, 200]),
     ("GET", "/api/me", "", [401, 200, 200, 200, 200]),
     ("GET", "/api/does-not-exist", "", [404, 404, 404, 404, 404]),
+    // Metrics: the token, not the role.
+    ("GET", "/metrics", "", [401, 401, 401, 401, 401]),
+    (
+        "BEARER",
+        "/metrics",
+        "wrong-token-0123456789",
+        [401, 401, 401, 401, 401],
+    ),
+    (
+        "BEARER",
+        "/metrics",
+        METRICS_TOKEN,
+        [200, 200, 200, 200, 200],
+    ),
     // Access broker.
     ("GET", "/api/openapi.json", "", [200, 200, 200, 200, 200]),
     ("GET", "/api/profiles", "", [401, 200, 200, 200, 200]),
@@ -192,6 +212,8 @@ async fn call(b: &mut Browser, method: &str, path: &str, body: &str) -> u16 {
             let body: Value = serde_json::from_str(body).unwrap_or(json!({}));
             b.post(path, body).await.status().as_u16()
         }
+        // `body` is the bearer token.
+        "BEARER" => b.get_bearer(path, body).await.status().as_u16(),
         "WS" => {
             let cookie = b.session_cookie();
             match common::ws_connect(&b.base, path, cookie.as_deref(), Some(&b.base)).await {
@@ -207,6 +229,7 @@ async fn call(b: &mut Browser, method: &str, path: &str, body: &str) -> u16 {
 async fn every_route_for_every_role() {
     let s = TestServer::start_with(Options {
         extra_users: vec![user("ada", &["platform-admins"])],
+        env: vec![("KEYHOLE_METRICS_TOKEN", METRICS_TOKEN)],
         ..Default::default()
     })
     .await;

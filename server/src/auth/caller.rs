@@ -123,7 +123,7 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         // Every log line of this request names who made it (the request span declares it).
-        tracing::Span::current().record("user", user.subject.as_str());
+        crate::http::observe::record_user(parts, &user.subject);
         let id = session.id().map(|id| id.to_string());
         Ok(Caller::of_web_session(&user, id, state))
     }

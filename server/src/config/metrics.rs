@@ -127,4 +127,19 @@ mod tests {
         let (_, message) = raw(None, Some(file)).validate().unwrap_err();
         assert!(!message.contains("tiny"), "{message}");
     }
+
+    #[test]
+    fn the_environment_sets_the_token_and_debug_never_shows_it() {
+        let env = [
+            ("KEYHOLE_DEV", "true"),
+            ("KEYHOLE_METRICS_TOKEN", "env-metrics-token-0123456789"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let config = super::super::Config::load(None, env).unwrap();
+        let token = config.metrics.token.as_ref().unwrap();
+        assert_eq!(token.expose(), "env-metrics-token-0123456789");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("env-metrics-token"), "{debug}");
+        assert!(debug.contains("[redacted]"));
+    }
 }

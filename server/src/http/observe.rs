@@ -3,6 +3,9 @@
 //! extractor knows it) around the whole handling, the `x-request-id` echoed in the response,
 //! and `keyhole_http_requests_total{method, route, status}`.
 //!
+//! The span travels in the request's extensions ([`RequestSpan`]), so the user is recorded into
+//! it wherever it is extracted, even under the spans of inner layers (tower-sessions adds one).
+//!
 //! The route is axum's [`MatchedPath`] (`/api/grants/{grant}/pods`), never the path itself,
 //! so neither ids nor query strings (which may carry an OAuth `code`) reach logs or labels;
 //! requests no route matched are `unmatched`. Headers are never logged.
@@ -11,6 +14,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument as _;
@@ -26,6 +30,17 @@ pub const MAX_REQUEST_ID: usize = 64;
 /// The route label and span field of requests no route matched.
 pub const UNMATCHED: &str = "unmatched";
 
+/// The request's span, in its extensions.
+#[derive(Clone, Debug)]
+pub struct RequestSpan(pub tracing::Span);
+
+/// Records the signed-in user (IdP subject) into the request's span.
+pub fn record_user(parts: &Parts, subject: &str) {
+    if let Some(RequestSpan(span)) = parts.extensions.get::<RequestSpan>() {
+        span.record("user", subject);
+    }
+}
+
 /// An incoming request id worth keeping: 1–64 printable ASCII characters, no spaces. Anything
 /// else (long, control characters, non-ASCII) could forge or bloat log lines, and is
 /// replaced by a fresh id.
@@ -38,7 +53,7 @@ pub fn accept_request_id(value: Option<&HeaderValue>) -> Option<String> {
 }
 
 /// The middleware (outermost layer of the router, applied per route).
-pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let request_id = accept_request_id(req.headers().get(REQUEST_ID))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let route = req
@@ -54,6 +69,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         request_id = %request_id,
         user = tracing::field::Empty,
     );
+    req.extensions_mut().insert(RequestSpan(span.clone()));
     let start = Instant::now();
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status();

@@ -296,6 +296,20 @@ impl Browser {
         self.get_abs(&url).await
     }
 
+    /// GET a path on Keyhole with cookies and `Authorization: Bearer <token>`.
+    pub(crate) async fn get_bearer(&mut self, path: &str, token: &str) -> reqwest::Response {
+        let res = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .header(COOKIE, self.cookie_header())
+            .header(reqwest::header::AUTHORIZATION, format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&res);
+        res
+    }
+
     /// GET an absolute URL; cookies are sent only to Keyhole's origin.
     pub(crate) async fn get_abs(&mut self, url: &str) -> reqwest::Response {
         let mut req = self.http.get(url);
