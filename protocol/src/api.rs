@@ -92,6 +92,10 @@ pub struct ServerInfo {
     pub dev_idp: bool,
     /// `true` when the identity provider's discovery document was loaded.
     pub idp_ready: bool,
+    /// `true` when the cluster is the development stand-in (`--dev`): its "pods" are processes
+    /// on the gateway's host. The app shows a banner on every page.
+    #[serde(default)]
+    pub dev_cluster: bool,
 }
 
 /// `GET /api/session`: what the app needs at start, in one call that never

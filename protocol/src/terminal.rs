@@ -40,6 +40,13 @@ pub enum ServerMsg {
         container: String,
         /// Unix seconds when the grant (and so this session) ends.
         expires_at: i64,
+        /// Whether this session is recorded (shown in the terminal bar, never claimed
+        /// otherwise).
+        #[serde(default)]
+        recorded: bool,
+        /// Whether the cluster is the development stand-in (its pods are local processes).
+        #[serde(default)]
+        dev_cluster: bool,
     },
     /// Something the user should see (e.g. "the grant expires in 60 s").
     Notice {

@@ -133,6 +133,7 @@ async fn build_state(
         None
     };
     let (kubernetes, oidc, dev_idp) = upstreams(&config, stand_ins.as_ref())?;
+    let dev_cluster = stand_ins.as_ref().is_some_and(|s| s.kubernetes.is_some());
     let keepalive = config.terminal.keepalive;
     let kube = kube::KubeGateway::from_config(&kubernetes)
         .await
@@ -158,7 +159,10 @@ async fn build_state(
         auth,
         policy,
         access,
-        terminal: terminal::Terminal::new(kube, keepalive, metrics.clone()),
+        terminal: terminal::Terminal {
+            dev_cluster,
+            ..terminal::Terminal::new(kube, keepalive, metrics.clone())
+        },
         metrics,
         shutdown,
     };

@@ -112,12 +112,17 @@ async fn echo_resize_exit_and_audit() {
         pod,
         container,
         expires_at,
+        recorded,
+        dev_cluster,
     } = seen.control[0].clone()
     else {
         panic!("first message must be hello: {:?}", seen.control);
     };
     assert_eq!((pod.as_str(), container.as_str()), (CHECKOUT, "app"));
     assert!(expires_at > 0);
+    // Nothing records sessions yet; the test server runs on the development stand-in cluster.
+    assert!(!recorded, "no session is recorded yet");
+    assert!(dev_cluster, "the stand-in cluster is named as such");
 
     send(&mut ws, "echo hi-$((6*7))\r").await;
     read_until(&mut ws, &mut seen, Duration::from_secs(10), |s| {

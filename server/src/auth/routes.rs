@@ -200,6 +200,7 @@ fn server_info(state: &AppState) -> ServerInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         dev_idp: state.auth.dev_idp,
         idp_ready: state.auth.provider_status().is_ok(),
+        dev_cluster: state.terminal.dev_cluster,
     }
 }
 

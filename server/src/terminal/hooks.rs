@@ -73,6 +73,10 @@ pub trait SessionHooks: Send + Sync {
     fn filter(&self) -> Box<dyn LineFilter>;
     /// A recorder for a new session.
     fn recorder(&self) -> Box<dyn Recorder>;
+    /// Whether sessions are recorded (the terminal bar says so only when they are).
+    fn records(&self) -> bool {
+        false
+    }
 }
 
 /// Allow everything, record nothing.

@@ -50,6 +50,8 @@ pub struct Terminal {
     pub keepalive: Duration,
     /// Open sessions, bytes, drops and close reasons (the server's registry).
     pub metrics: Metrics,
+    /// The cluster is the development stand-in (`--dev`): its pods are local processes.
+    pub dev_cluster: bool,
 }
 
 impl Terminal {
@@ -60,6 +62,7 @@ impl Terminal {
             hooks: Arc::new(DefaultHooks),
             keepalive,
             metrics,
+            dev_cluster: false,
         }
     }
 }

@@ -93,6 +93,8 @@ fn rig_with(
             pod: "ns/pod".into(),
             container: "app".into(),
             expires_at: 0,
+            recorded: false,
+            dev_cluster: false,
         },
         lease,
         core: TerminalCore::new(now, now + grant_left, idle),

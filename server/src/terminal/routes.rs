@@ -209,8 +209,9 @@ fn stream_lease(caller: &Caller, grant_id: &str, activity: bool) -> LeaseSpec {
     }
 }
 
-/// `Hello` for a new session.
+/// `Hello` for a new session of `terminal`.
 pub(super) fn hello(
+    terminal: &super::Terminal,
     session_id: &str,
     ns: &str,
     pod: &str,
@@ -222,5 +223,7 @@ pub(super) fn hello(
         pod: format!("{ns}/{pod}"),
         container: container.to_owned(),
         expires_at,
+        recorded: terminal.hooks.records(),
+        dev_cluster: terminal.dev_cluster,
     }
 }

@@ -152,6 +152,7 @@ async fn open(
     tracing::info!(session = %session_id, grant = %grant.id, user = %grant.kube_user,
         pod = %format!("{}/{}", req.namespace, req.pod), %container, "terminal session started");
     let hello = hello(
+        &state.terminal,
         &session_id,
         req.namespace,
         req.pod,
