@@ -1,11 +1,27 @@
 //! Starting the real process behind an exec: under a PTY (`tty=true`) or with pipes, in its own
 //! process group, in the pod's directory, with a pod-like environment. The [`ProcessGroup`]
 //! guard kills the whole group when the session ends, so nothing outlives its WebSocket.
+//!
+//! **Hostname.** Where the machine allows unprivileged user namespaces, the process runs in a
+//! new UTS namespace whose hostname is the pod's name, so `hostname` and `uname -n` print it as
+//! in a real pod. No unsafe code: the command is wrapped as
+//! `unshare --user --map-current-user --keep-caps --uts -- sh -c '<hostname> "$0"; exec
+//! <setpriv> --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@"' <pod> <program>
+//! <args…>`. The user namespace maps the current user to itself (so `id` shows who you are, not
+//! root); `--keep-caps` keeps the namespace's capabilities across the exec of `sh` just long
+//! enough for `hostname` to set the name, and `setpriv` drops every capability before the
+//! program runs. Every exec is the same process all along (`exec`, no fork), so the process
+//! group and exit code are the program's. [`uts`] probes this once; when it does not work
+//! (`unshare`/`setpriv`/`hostname` missing, user namespaces disabled, inside a restricted
+//! container, or `DEVSTACK_POD_HOSTNAME=host`), processes start as before (only `HOSTNAME` is
+//! the pod's name) and the reason is logged once.
 
+use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::OnceLock;
 
 use tokio::io::AsyncRead;
 use tokio::process::{Child, ChildStderr, ChildStdin};
@@ -105,18 +121,119 @@ impl Drop for ProcessGroup {
     }
 }
 
+/// Set to `host` to keep the machine's hostname in pods (no user/UTS namespace).
+pub const HOSTNAME_ENV: &str = "DEVSTACK_POD_HOSTNAME";
+
+/// The script run by `sh` inside the new namespaces: `$0` is the pod name, `$1` the `hostname`
+/// program, `$2` `setpriv`, the rest the program and its arguments.
+const UTS_SCRIPT: &str = r#"h=$1; s=$2; shift 2; "$h" "$0" 2>/dev/null; exec "$s" --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@""#;
+
+/// The programs that put a process in its own UTS namespace (all found in `PATH`).
+#[derive(Debug, Clone)]
+pub struct UtsWrapper {
+    unshare: PathBuf,
+    sh: PathBuf,
+    hostname: PathBuf,
+    setpriv: PathBuf,
+}
+
+impl UtsWrapper {
+    fn find(path: &str) -> Result<Self, String> {
+        let find = |name: &str| {
+            resolve(name, path).map_err(|_| format!("`{name}` is not in PATH ({path})"))
+        };
+        Ok(Self {
+            unshare: find("unshare")?,
+            sh: find("sh")?,
+            hostname: find("hostname")?,
+            setpriv: find("setpriv")?,
+        })
+    }
+
+    /// The program and arguments that run `program args` with `pod` as the hostname.
+    fn wrap(&self, pod: &str, program: &Path, args: &[String]) -> (PathBuf, Vec<OsString>) {
+        let mut argv: Vec<OsString> =
+            ["--user", "--map-current-user", "--keep-caps", "--uts", "--"]
+                .iter()
+                .map(OsString::from)
+                .collect();
+        argv.push(self.sh.clone().into());
+        argv.push("-c".into());
+        argv.push(UTS_SCRIPT.into());
+        argv.push(pod.into());
+        argv.push(self.hostname.clone().into());
+        argv.push(self.setpriv.clone().into());
+        argv.push(program.into());
+        argv.extend(args.iter().map(OsString::from));
+        (self.unshare.clone(), argv)
+    }
+
+    /// Runs `hostname` wrapped with a probe name and checks that it prints it.
+    fn probe(&self) -> Result<(), String> {
+        const NAME: &str = "devstack-probe";
+        let (program, args) = self.wrap(NAME, &self.hostname, &[]);
+        let out = std::process::Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("running {}: {e}", self.unshare.display()))?;
+        let printed = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() && printed.trim() == NAME {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let why = stderr.lines().next().unwrap_or_default().trim();
+        Err(if why.is_empty() {
+            format!("the probe printed {:?} ({})", printed.trim(), out.status)
+        } else {
+            why.to_owned()
+        })
+    }
+}
+
+/// Whether pod processes get their own hostname: `Ok` with the wrapper, or why not. Probed
+/// once per process (the first exec); the outcome is logged once.
+pub fn uts() -> &'static Result<UtsWrapper, String> {
+    static UTS: OnceLock<Result<UtsWrapper, String>> = OnceLock::new();
+    UTS.get_or_init(|| {
+        let outcome = if std::env::var(HOSTNAME_ENV).is_ok_and(|v| v == "host") {
+            Err(format!("{HOSTNAME_ENV}=host is set"))
+        } else {
+            let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned());
+            UtsWrapper::find(&path).and_then(|w| w.probe().map(|()| w))
+        };
+        match &outcome {
+            Ok(_) => tracing::info!(
+                "pods run in their own user and UTS namespaces: `hostname` prints the pod's name"
+            ),
+            Err(why) => tracing::warn!(
+                "pods keep this machine's hostname (only $HOSTNAME is the pod's name): \
+                 no UTS namespace: {why}"
+            ),
+        }
+        outcome
+    })
+}
+
 /// Starts the process described by `spec`.
 pub fn spawn(spec: &Spec<'_>) -> Result<Process, SpawnError> {
     let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned());
-    let program = resolve(&spec.argv[0], &path)?;
+    let resolved = resolve(&spec.argv[0], &path)?;
     let env = environment(spec, &path);
+    let (program, args) = match uts() {
+        Ok(w) => w.wrap(spec.pod, &resolved, &spec.argv[1..]),
+        Err(_) => (
+            resolved,
+            spec.argv[1..].iter().map(OsString::from).collect(),
+        ),
+    };
     if spec.tty {
         let (pty, pts) = pty_process::open().map_err(pty_error)?;
         pty.resize(pty_process::Size::new(24, 80))
             .map_err(pty_error)?;
         // pty-process makes the child a session leader (setsid), so its pgid is its pid.
         let child = pty_process::Command::new(&program)
-            .args(&spec.argv[1..])
+            .args(&args)
             .env_clear()
             .envs(env)
             .current_dir(spec.dir)
@@ -134,7 +251,7 @@ pub fn spawn(spec: &Spec<'_>) -> Result<Process, SpawnError> {
     } else {
         let pipe = |on: bool| if on { Stdio::piped() } else { Stdio::null() };
         let mut child = tokio::process::Command::new(&program)
-            .args(&spec.argv[1..])
+            .args(&args)
             .env_clear()
             .envs(env)
             .current_dir(spec.dir)
