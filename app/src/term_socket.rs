@@ -7,18 +7,27 @@
 //! Everything lives in one `Rc<RefCell<Option<Live>>>`; the page's cleanup takes it out,
 //! which drops the closures (breaking their reference cycle), closes the socket and disposes
 //! the terminal.
+//!
+//! **Leaving the terminal with the keyboard** (WCAG 2.1.2, no keyboard trap): Tab belongs to
+//! the shell (completion), so **Esc then Tab** (or Shift+Tab) moves focus to the next (or
+//! previous) element of the page instead. The Esc is sent to the shell at once, as always (vim
+//! leaves insert mode without delay); only the Tab right after it is not sent: the key handler
+//! returns `false`, so xterm.js ignores it and the browser moves focus. Once the session has
+//! ended, a plain Tab leaves too.
+
+use std::cell::Cell;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{ArrayBuffer, Uint8Array};
-use keyhole_protocol::terminal::{ClientMsg, MAX_CLIENT_FRAME, ServerMsg};
+use keyhole_protocol::terminal::{ClientMsg, CloseReason, MAX_CLIENT_FRAME, ServerMsg};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, HtmlElement, MessageEvent, WebSocket};
 
-use crate::xterm::{Terminal, XtermFitAddon, XtermWebglAddon, options};
+use crate::xterm::{Terminal, XtermFitAddon, XtermWebglAddon, options, set_option};
 
 /// Give up reconnecting after this many failed attempts in a row.
 const MAX_ATTEMPTS: u32 = 5;
@@ -30,10 +39,37 @@ pub(crate) struct TermSignals {
     pub status: RwSignal<&'static str>,
     /// `(pod, container, expires_at)` from `hello`.
     pub info: RwSignal<Option<(String, String, i64)>>,
-    /// The latest notice.
+    /// `(recorded, dev_cluster)` from `hello`.
+    pub flags: RwSignal<Option<(bool, bool)>>,
+    /// The latest notice (cleared when the session ends).
     pub notice: RwSignal<Option<String>>,
-    /// `(title, message, may_retry)` once the session is over.
-    pub ended: RwSignal<Option<(String, String, bool)>>,
+    /// Set once the session is over.
+    pub ended: RwSignal<Option<Ended>>,
+}
+
+/// How and when a session ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Ended {
+    /// The server's reason; `None` when the connection was lost (or never made) and could not
+    /// be re-established.
+    pub reason: Option<CloseReason>,
+    /// A short headline.
+    pub title: String,
+    /// The server's sentence (names the revoker's reason for a revocation), or ours.
+    pub message: String,
+    /// Unix seconds, when the browser learnt of it.
+    pub at: i64,
+}
+
+impl Ended {
+    fn new(reason: Option<CloseReason>, title: &str, message: String) -> Self {
+        Self {
+            reason,
+            title: title.into(),
+            message,
+            at: (js_sys::Date::now() / 1000.0) as i64,
+        }
+    }
 }
 
 impl TermSignals {
@@ -42,6 +78,7 @@ impl TermSignals {
         Self {
             status: RwSignal::new("connecting"),
             info: RwSignal::new(None),
+            flags: RwSignal::new(None),
             notice: RwSignal::new(None),
             ended: RwSignal::new(None),
         }
@@ -88,6 +125,10 @@ pub(crate) fn start(
         Err(e) => web_sys::console::warn_2(&"WebGL renderer unavailable, using DOM:".into(), &e),
     }
     let _ = fit.fit();
+    // Screen readers announce the way out (the hint below the terminal) with the terminal.
+    if let Some(t) = term.textarea() {
+        let _ = t.set_attribute("aria-describedby", "term-hint");
+    }
     term.focus();
     if let Some(w) = web_sys::window() {
         let _ = js_sys::Reflect::set(&w, &"__term".into(), &term);
@@ -95,7 +136,7 @@ pub(crate) fn start(
     let s = shared.clone();
     let on_data = Closure::new(move |data: String| send_bytes(&s, data.as_bytes()));
     term.on_data(&on_data);
-    let on_key = copy_paste_keys(shared.clone(), term.clone());
+    let on_key = key_handler(shared.clone(), term.clone());
     term.attach_custom_key_event_handler(&on_key);
     let s = shared.clone();
     let on_resize = Closure::<dyn FnMut()>::new(move || refit(&s));
@@ -143,6 +184,9 @@ pub(crate) fn reconnect(shared: &Shared, sig: TermSignals) {
         live.final_end = false;
         live.attempts = 0;
         live.term.reset();
+        set_option(&live.term, "disableStdin", &JsValue::FALSE);
+        set_option(&live.term, "cursorBlink", &JsValue::TRUE);
+        live.term.focus();
     }
     sig.ended.set(None);
     connect(shared, sig);
@@ -180,6 +224,16 @@ fn send_resize(ws: &WebSocket, cols: u16, rows: u16) {
     }
 }
 
+/// Refits after the page's layout changed around the terminal (a notice or the end panel
+/// appeared or went), once the DOM has been updated.
+pub(crate) fn refit_soon(shared: &Shared) {
+    let s = shared.clone();
+    let cb = Closure::once_into_js(move || refit(&s));
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 0);
+    }
+}
+
 fn refit(shared: &Shared) {
     let mut guard = shared.borrow_mut();
     let Some(live) = guard.as_mut() else { return };
@@ -197,14 +251,38 @@ fn refit(shared: &Shared) {
     }
 }
 
-/// Ctrl+Shift+C (or Ctrl+C with a selection) copies; Ctrl+Shift+V pastes. Plain Ctrl+V is the
-/// browser's paste, which xterm turns into input by itself.
-fn copy_paste_keys(
+/// Keys handled before xterm.js: Esc then Tab (or Shift+Tab) leaves the terminal (see the
+/// module comment); after the end, Tab always leaves. Ctrl+Shift+C (or Ctrl+C with a
+/// selection) copies; Ctrl+Shift+V pastes. Plain Ctrl+V is the browser's paste, which xterm
+/// turns into input by itself. Returning `false` makes xterm.js ignore the event without
+/// preventing the browser's default (for Tab: moving focus).
+fn key_handler(
     shared: Shared,
     term: Terminal,
 ) -> Closure<dyn FnMut(web_sys::KeyboardEvent) -> bool> {
+    // The previous key was a plain Esc.
+    let after_esc = Cell::new(false);
     Closure::new(move |ev: web_sys::KeyboardEvent| {
-        if ev.type_() != "keydown" || !(ev.ctrl_key() || ev.meta_key()) {
+        if ev.type_() != "keydown" {
+            return true;
+        }
+        let key = ev.key();
+        let plain = !(ev.ctrl_key() || ev.alt_key() || ev.meta_key());
+        if key == "Tab" && plain {
+            let ended = shared.borrow().as_ref().is_none_or(|l| l.final_end);
+            if after_esc.replace(false) || ended {
+                return false;
+            }
+            return true;
+        }
+        // Modifiers alone (Shift before Shift+Tab) do not count as "the next key".
+        if !matches!(
+            key.as_str(),
+            "Shift" | "Control" | "Alt" | "Meta" | "CapsLock"
+        ) {
+            after_esc.set(key == "Escape" && plain && !ev.shift_key());
+        }
+        if !(ev.ctrl_key() || ev.meta_key()) {
             return true;
         }
         let key = ev.key().to_lowercase();
@@ -267,10 +345,12 @@ fn connect(shared: &Shared, sig: TermSignals) {
     let Some(live) = guard.as_mut() else { return };
     let Some(url) = socket_url(live) else { return };
     let Ok(ws) = WebSocket::new(&url) else {
-        sig.ended.set(Some((
-            "Cannot connect".into(),
+        live.final_end = true;
+        sig.status.set("ended");
+        sig.ended.set(Some(Ended::new(
+            None,
+            "Cannot connect",
             "The terminal socket could not be opened.".into(),
-            true,
         )));
         return;
     };
@@ -319,6 +399,8 @@ fn control(shared: &Shared, sig: TermSignals, msg: ServerMsg) {
             pod,
             container,
             expires_at,
+            recorded,
+            dev_cluster,
             ..
         } => {
             if let Some(l) = shared.borrow_mut().as_mut() {
@@ -330,34 +412,41 @@ fn control(shared: &Shared, sig: TermSignals, msg: ServerMsg) {
                 }
             }
             sig.info.set(Some((pod, container, expires_at)));
+            sig.flags.set(Some((recorded, dev_cluster)));
             sig.notice.set(None);
         }
         ServerMsg::Notice { text, .. } => sig.notice.set(Some(text)),
         ServerMsg::Exit { .. } => {}
         ServerMsg::Closed { reason, message } => {
             if !reason.may_reconnect() {
-                if let Some(l) = shared.borrow_mut().as_mut() {
-                    l.final_end = true;
-                }
-                let title = match reason.as_str() {
-                    "expired" => "The grant has expired",
-                    "revoked" => "The grant was revoked",
-                    "idle" => "Closed after inactivity",
-                    "exited" => "The shell exited",
-                    "logged_out" => "You signed out",
-                    "session_expired" => "Your sign-in has ended",
+                let title = match reason {
+                    CloseReason::Expired => "The grant has expired",
+                    CloseReason::Revoked => "The grant was revoked",
+                    CloseReason::Idle => "Closed after inactivity",
+                    CloseReason::Exited => "The shell exited",
+                    CloseReason::LoggedOut => "You signed out",
+                    CloseReason::SessionExpired => "Your sign-in has ended",
                     _ => "The session ended",
                 };
-                sig.ended.set(Some((
-                    title.into(),
-                    message,
-                    reason.as_str() == "exited" || reason.as_str() == "idle",
-                )));
+                end(shared, sig, Ended::new(Some(reason), title, message));
             } else {
                 sig.notice.set(Some(message));
             }
         }
     }
+}
+
+/// The session is over for good: freeze the terminal (output stays readable, selectable and
+/// scrollable; input is off), clear notices, and tell the page.
+fn end(shared: &Shared, sig: TermSignals, ended: Ended) {
+    if let Some(l) = shared.borrow_mut().as_mut() {
+        l.final_end = true;
+        set_option(&l.term, "disableStdin", &JsValue::TRUE);
+        set_option(&l.term, "cursorBlink", &JsValue::FALSE);
+    }
+    sig.notice.set(None);
+    sig.status.set("ended");
+    sig.ended.set(Some(ended));
 }
 
 fn closed(shared: &Shared, sig: TermSignals, code: u16) {
@@ -374,13 +463,28 @@ fn closed(shared: &Shared, sig: TermSignals, code: u16) {
         sig.status.set("ended");
         return;
     }
-    if expired || attempts > MAX_ATTEMPTS {
-        sig.status.set("ended");
-        sig.ended.set(Some((
-            "Connection lost".into(),
-            format!("The terminal could not be reconnected (close code {code})."),
-            !expired,
-        )));
+    if expired {
+        end(
+            shared,
+            sig,
+            Ended::new(
+                Some(CloseReason::Expired),
+                "The grant has expired",
+                "The connection closed as the grant ended.".into(),
+            ),
+        );
+        return;
+    }
+    if attempts > MAX_ATTEMPTS {
+        end(
+            shared,
+            sig,
+            Ended::new(
+                None,
+                "Connection lost",
+                format!("The terminal could not be reconnected (close code {code})."),
+            ),
+        );
         return;
     }
     sig.status.set("reconnecting");

@@ -64,6 +64,18 @@ extern "C" {
     #[wasm_bindgen(method, js_name = getSelection)]
     pub fn get_selection(this: &Terminal) -> String;
 
+    /// The live options object (assigning a property changes the option).
+    #[wasm_bindgen(method, getter)]
+    pub fn options(this: &Terminal) -> js_sys::Object;
+
+    /// The terminal's root element (`.xterm`), once opened.
+    #[wasm_bindgen(method, getter)]
+    pub fn element(this: &Terminal) -> Option<web_sys::HtmlElement>;
+
+    /// The hidden textarea that receives keystrokes (focus lives here).
+    #[wasm_bindgen(method, getter)]
+    pub fn textarea(this: &Terminal) -> Option<web_sys::HtmlElement>;
+
     /// Current columns.
     #[wasm_bindgen(method, getter)]
     pub fn cols(this: &Terminal) -> u16;
@@ -93,6 +105,11 @@ extern "C" {
     /// `new WebglAddon.WebglAddon()`; throws without WebGL2.
     #[wasm_bindgen(constructor, js_namespace = WebglAddon, js_class = WebglAddon, catch)]
     pub fn new() -> Result<XtermWebglAddon, JsValue>;
+}
+
+/// Sets one option of a live terminal (e.g. `disableStdin`, `cursorBlink`).
+pub(crate) fn set_option(term: &Terminal, key: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(&term.options(), &JsValue::from_str(key), value);
 }
 
 /// Terminal options: our theme and font, a scrollback that stays modest in memory.

@@ -1,20 +1,35 @@
 //! `/grants/{grant}/pods/{ns}/{pod}`: a shell in the pod (deep-linkable), with a status bar
-//! (pod, container, user, time left, connection), copy/paste, and a clear end screen.
+//! (pod, container, user, time left, recorded or not, connection), copy/paste, and, once the
+//! session is over, a panel below the terminal that says what ended it, who and when, and
+//! where to go next ("Request again" with the same profile, pod and reason). The output stays
+//! readable, selectable and scrollable after the end: nothing covers it.
+//!
+//! The page title follows the session: `<pod> · 24m left — Keyhole`, then `<pod> · ended —
+//! Keyhole`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use keyhole_protocol::terminal::GrantPods;
+use keyhole_protocol::access::{Grant, GrantState};
+use keyhole_protocol::terminal::{CloseReason, GrantPods};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use send_wrapper::SendWrapper;
 
+use super::access_live::format_time;
 use crate::api;
 use crate::components::guard::RequireSession;
 use crate::session::use_session;
-use crate::term_socket::{self, Shared, TermSignals};
+use crate::term_socket::{self, Ended, Shared, TermSignals};
+
+/// The new-request form (`RequestsPage`); "Request again" adds `profile`, `namespace`, `pod`
+/// and `reason` to prefill it.
+const REQUEST_FORM: &str = "/requests";
+
+/// The page title while nothing else is known, and after leaving the page.
+const APP_TITLE: &str = "Keyhole";
 
 /// The terminal page.
 #[component]
@@ -29,6 +44,52 @@ pub(crate) fn TerminalPage() -> impl IntoView {
 /// How often an open terminal re-fetches `/api/me` (well inside the 30 min default idle
 /// timeout, and past the server's once-a-minute re-save threshold).
 const SESSION_PING_MS: i32 = 3 * 60 * 1000;
+
+/// Time left for the page title, at minute precision: `1h 05m`, `24m`, `<1m`.
+pub(crate) fn format_left_minutes(secs: i64) -> String {
+    if secs >= 3600 {
+        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
+    } else if secs >= 60 {
+        format!("{}m", secs / 60)
+    } else {
+        "<1m".into()
+    }
+}
+
+/// `document.title`.
+fn set_document_title(title: &str) {
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        doc.set_title(title);
+    }
+}
+
+/// The new-request form, prefilled to ask for the same access again.
+fn request_again_href(
+    profile: Option<&str>,
+    namespace: &str,
+    pod: &str,
+    reason: Option<&str>,
+) -> String {
+    let enc = |v: &str| String::from(js_sys::encode_uri_component(v));
+    let mut q = Vec::new();
+    if let Some(p) = profile {
+        q.push(format!("profile={}", enc(p)));
+    }
+    q.push(format!("namespace={}", enc(namespace)));
+    q.push(format!("pod={}", enc(pod)));
+    if let Some(r) = reason {
+        q.push(format!("reason={}", enc(r)));
+    }
+    format!("{REQUEST_FORM}?{}", q.join("&"))
+}
+
+/// This grant as the caller's grant list shows it (profile, reason, state, who revoked it).
+async fn find_grant(id: String) -> Option<Grant> {
+    let (grants, _) = api::get_pages::<Grant>("/api/grants?scope=mine&limit=100", 5)
+        .await
+        .ok()?;
+    grants.into_iter().find(|g| g.id == id)
+}
 
 /// Seconds as `12m 05s`.
 pub(crate) fn format_left(secs: i64) -> String {
@@ -82,6 +143,36 @@ fn TerminalView() -> impl IntoView {
         async move { api::get::<GrantPods>(&format!("/api/grants/{g}/pods")).await }
     });
 
+    // The grant itself (profile and reason for "Request again"; who revoked it and when),
+    // fetched at the start and again once the session has ended.
+    let is_ended = Memo::new(move |_| sig.ended.with(Option::is_some));
+    let grant_id = grant.clone();
+    let grant_info = LocalResource::new(move || {
+        let _ = is_ended.get();
+        find_grant(grant_id.clone())
+    });
+
+    // The page title: `<pod> · 24m left — Keyhole`, changing once a minute.
+    let title_pod = pod.clone();
+    let title = Memo::new(move |_| {
+        if is_ended.get() {
+            format!("{title_pod} · ended — {APP_TITLE}")
+        } else if let Some((_, _, exp)) = sig.info.get() {
+            let left = format_left_minutes(exp - now.get() as i64);
+            format!("{title_pod} · {left} left — {APP_TITLE}")
+        } else {
+            format!("{title_pod} — {APP_TITLE}")
+        }
+    });
+    Effect::new(move |_| set_document_title(&title.get()));
+
+    // A notice or the end panel changes the terminal's height: refit it.
+    let refit_shared = SendWrapper::new(shared.clone());
+    Effect::new(move |_| {
+        let _ = (sig.notice.with(Option::is_some), is_ended.get());
+        term_socket::refit_soon(&refit_shared);
+    });
+
     let start_shared = shared.clone();
     let start_clock = clock.clone();
     host.on_load(move |el| {
@@ -101,6 +192,7 @@ fn TerminalView() -> impl IntoView {
     });
     let cleanup = SendWrapper::new(shared.clone());
     on_cleanup(move || {
+        set_document_title(APP_TITLE);
         term_socket::stop(&cleanup);
         if let (Some(w), Some(id)) = (web_sys::window(), clock.borrow_mut().take()) {
             w.clear_interval_with_handle(id);
@@ -135,20 +227,58 @@ fn TerminalView() -> impl IntoView {
     let copy_shared = SendWrapper::new(shared.clone());
     let paste_shared = SendWrapper::new(shared.clone());
     let retry_shared = SendWrapper::new(shared.clone());
+    let recorded = move || {
+        sig.flags.get().map(|(recorded, _)| {
+            if recorded {
+                view! { <span class="pill term-rec term-rec-on" data-testid="term-recorded"
+                    title="Keystrokes and output of this session are recorded">"recorded"</span> }
+            } else {
+                view! { <span class="pill term-rec" data-testid="term-recorded"
+                    title="Keyhole does not record this session's keystrokes or output (who opened it, on which pod and when is logged)">"not recorded"</span> }
+            }
+        })
+    };
+    let dev_label = move || {
+        sig.flags.get().filter(|(_, dev)| *dev).map(|_| view! {
+            <span class="pill pill-pending term-dev" data-testid="term-dev"
+                title="The development stand-in cluster (devstack): this pod is a local process on the Keyhole server's machine, not a container">
+                "dev stand-in: local process"
+            </span>
+        })
+    };
+    let end_ns = ns.clone();
+    let end_pod = pod.clone();
+    let end_panel = move || {
+        sig.ended.get().map(|ended| {
+            let grant = grant_info.get().flatten();
+            let expires = sig.info.get_untracked().map(|(_, _, e)| e);
+            view! {
+                <EndPanel ended grant expires ns=end_ns.clone() pod=end_pod.clone()
+                    pods_href=pods_href.clone() retry=retry_shared.clone() sig/>
+            }
+        })
+    };
 
     view! {
-        <section class="term-page">
+        <section class="term-page" data-ended=move || is_ended.get().to_string()>
             <div class="term-bar" data-testid="term-bar">
-                <A href=pods_href.clone() attr:class="btn btn-ghost">"← Pods"</A>
+                <A href=format!("/grants/{grant}/pods") attr:class="btn btn-ghost">"← Pods"</A>
                 <span class="term-field"><span class="muted">"pod "</span><strong data-testid="term-pod">{pod_label}</strong></span>
                 <span class="term-field"><span class="muted">"container "</span>{container_label}</span>
                 <span class="term-field"><span class="muted">"as "</span><span data-testid="term-user">{user}</span></span>
-                <span class="term-field"><span class="muted">"time left "</span><strong data-testid="term-left">{left}</strong></span>
+                {move || if is_ended.get() {
+                    let at = sig.ended.get().map(|e| format_time(e.at)).unwrap_or_default();
+                    view! { <span class="term-field"><span class="muted">"ended "</span><strong data-testid="term-ended-at">{at}</strong></span> }.into_any()
+                } else {
+                    view! { <span class="term-field"><span class="muted">"time left "</span><strong data-testid="term-left">{left}</strong></span> }.into_any()
+                }}
+                {recorded}
+                {dev_label}
                 <span class=move || format!("term-status status-{}", sig.status.get()) data-testid="term-status">{move || sig.status.get()}</span>
                 <span class="term-actions">
                     <button class="btn btn-ghost" title="Copy the selection (Ctrl+Shift+C)"
                         on:click=move |_| term_socket::copy(&term_socket::selection(&copy_shared))>"Copy"</button>
-                    <button class="btn btn-ghost" title="Paste (Ctrl+Shift+V)"
+                    <button class="btn btn-ghost" title="Paste (Ctrl+Shift+V)" disabled=move || is_ended.get()
                         on:click=move |_| term_socket::paste((*paste_shared).clone())>"Paste"</button>
                     <A href=logs_href attr:class="btn btn-ghost">"Logs"</A>
                 </span>
@@ -158,23 +288,119 @@ fn TerminalView() -> impl IntoView {
             })}
             <div class="term-wrap">
                 <div class="term-host" node_ref=host data-testid="terminal"></div>
-                {move || sig.ended.get().map(|(title, message, may_retry)| {
-                    let retry = retry_shared.clone();
-                    view! {
-                        <div class="term-ended" role="alert" data-testid="term-ended">
-                            <h2>{title}</h2>
-                            <p>{message}</p>
-                            <div class="term-ended-actions">
-                                <A href=pods_href.clone() attr:class="btn">"Back to pods"</A>
-                                {may_retry.then(|| view! {
-                                    <button class="btn btn-primary" data-testid="term-reconnect"
-                                        on:click=move |_| term_socket::reconnect(&retry, sig)>"Open a new shell"</button>
-                                })}
-                            </div>
-                        </div>
-                    }
-                })}
             </div>
+            <p class="term-hint muted small" id="term-hint" data-testid="term-hint">
+                {move || if is_ended.get() {
+                    view! { <kbd>"Tab"</kbd>" leaves the terminal ("<kbd>"Shift+Tab"</kbd>" goes back)." }.into_any()
+                } else {
+                    view! { <kbd>"Esc"</kbd>" then "<kbd>"Tab"</kbd>" leaves the terminal ("<kbd>"Shift+Tab"</kbd>" goes back)." }.into_any()
+                }}
+            </p>
+            {end_panel}
         </section>
+    }
+}
+
+/// Below the terminal once the session is over: what ended it, who and when, and what to do.
+#[component]
+fn EndPanel(
+    ended: Ended,
+    grant: Option<Grant>,
+    expires: Option<i64>,
+    ns: String,
+    pod: String,
+    pods_href: String,
+    retry: SendWrapper<Shared>,
+    sig: TermSignals,
+) -> impl IntoView {
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let grant_over = matches!(
+        ended.reason,
+        Some(CloseReason::Revoked | CloseReason::Expired)
+    ) || grant
+        .as_ref()
+        .is_some_and(|g| g.state != GrantState::Active)
+        || expires.is_some_and(|e| e <= now);
+    // What ended it, who and when. A revocation names the revoker, the time and their
+    // reason (from the grant); otherwise the server's sentence and the time.
+    let message = ended.message.clone();
+    let revoked = grant
+        .as_ref()
+        .filter(|g| ended.reason == Some(CloseReason::Revoked) && g.revoked_by.is_some());
+    let message = revoked.is_none().then(|| {
+        view! { <p data-testid="term-ended-message">{message}</p> }
+    });
+    let detail = match (ended.reason, revoked) {
+        (_, Some(g)) => {
+            let by = g.revoked_by.clone().unwrap_or_default();
+            let at = format_time(g.revoked_at.unwrap_or(ended.at));
+            let why = g
+                .revoke_reason
+                .clone()
+                .map(|r| view! { ": “"<span data-testid="term-ended-reason">{r}</span>"”" });
+            view! { <p data-testid="term-ended-who">"Revoked by "<strong>{by}</strong>" at "{at}{why}</p> }.into_any()
+        }
+        (Some(CloseReason::Expired), _) => {
+            let at = format_time(expires.unwrap_or(ended.at));
+            view! { <p data-testid="term-ended-who">"The grant ended at "{at}", as approved."</p> }
+                .into_any()
+        }
+        _ => {
+            let at = format_time(ended.at);
+            view! { <p data-testid="term-ended-who">"Ended at "{at}"."</p> }.into_any()
+        }
+    };
+    let again = request_again_href(
+        grant.as_ref().map(|g| g.profile.as_str()),
+        &ns,
+        &pod,
+        grant.as_ref().map(|g| g.reason.as_str()),
+    );
+    let reconnect_label = match ended.reason {
+        Some(CloseReason::Exited | CloseReason::Idle) => "Open a new shell",
+        _ => "Reconnect",
+    };
+    // May the user get a shell again under this grant? After errors (`may_reconnect`), a
+    // lost connection, a shell that exited or an idle close, while the grant lasts.
+    let may_reconnect = !grant_over
+        && match ended.reason {
+            None => true,
+            Some(r) => r.may_reconnect() || matches!(r, CloseReason::Exited | CloseReason::Idle),
+        };
+    let signed_out = matches!(
+        ended.reason,
+        Some(CloseReason::LoggedOut | CloseReason::SessionExpired)
+    );
+    let primary = if signed_out {
+        view! { <a class="btn btn-primary" href="/login" data-testid="term-sign-in">"Sign in again"</a> }.into_any()
+    } else if may_reconnect {
+        view! {
+            <button class="btn btn-primary" data-testid="term-reconnect"
+                on:click=move |_| term_socket::reconnect(&retry, sig)>{reconnect_label}</button>
+        }
+        .into_any()
+    } else {
+        view! { <A href=again.clone() attr:class="btn btn-primary" attr:data-testid="term-request-again">"Request again"</A> }.into_any()
+    };
+    let secondary = if may_reconnect && !signed_out {
+        view! { <A href=pods_href attr:class="btn" attr:data-testid="term-back-pods">"Back to pods"</A> }.into_any()
+    } else {
+        view! { <A href="/requests" attr:class="btn" attr:data-testid="term-back-requests">"Back to requests"</A> }.into_any()
+    };
+    let tone = match ended.reason {
+        Some(CloseReason::Revoked | CloseReason::Expired) | None => "term-ended term-ended-bad",
+        _ => "term-ended",
+    };
+    view! {
+        <div class=tone role="alert" data-testid="term-ended"
+            data-reason=ended.reason.map(CloseReason::as_str).unwrap_or("connection_lost")>
+            <div class="term-ended-text">
+                <h2>{ended.title}</h2>
+                {message}
+                {detail}
+                <p class="muted small">"The output above stays here: scroll, select and copy it."</p>
+            </div>
+            <div class="term-ended-actions">{primary}{secondary}</div>
+        </div>
     }
 }
