@@ -443,6 +443,8 @@ fn end(shared: &Shared, sig: TermSignals, ended: Ended) {
         l.final_end = true;
         set_option(&l.term, "disableStdin", &JsValue::TRUE);
         set_option(&l.term, "cursorBlink", &JsValue::FALSE);
+        // Hide the cursor (DECTCEM): nothing typed goes anywhere now. `reset` shows it again.
+        l.term.write_str("\x1b[?25l");
     }
     sig.notice.set(None);
     sig.status.set("ended");
