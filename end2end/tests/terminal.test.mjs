@@ -7,6 +7,8 @@
 // it and when, stops the countdown, keeps the output readable (nothing over it), and offers
 // "Request again" with the same profile, pod and reason. Keyboard: Tab goes to the shell, Esc
 // then Tab leaves the terminal. Screenshots: terminal-{live,revoked}-{1280x800,390x844}.png.
+// An expired grant: the warning and countdown go, "Request again" is offered
+// (terminal-expired.png).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -250,5 +252,39 @@ test('a revoked terminal says who ended it, stays readable, and offers Request a
   } finally {
     await alice.ctx.close();
     await bob.ctx.close();
+  }
+});
+
+test('an expired terminal drops its warning and countdown and offers Request again', async () => {
+  const alice = await newBrowser();
+  const reason = 'INC-4243 e2e short grant';
+  try {
+    await loginAs(alice.page, stack.baseUrl, 'alice', 'alice-pw');
+    // Shorter than the 60 s warning: the warning shows at once, then the grant expires.
+    const grant = await requestGrant(alice.page, 'payments-debug', reason, 8);
+    assert.ok(grant, 'the request should be auto-approved');
+    const page = alice.page;
+    await page.goto(`${stack.baseUrl}/grants/${grant}/pods/payments/${POD}`);
+    await page.locator('[data-testid=term-notice]').waitFor({ timeout: 10000 });
+    assert.match(await page.title(), new RegExp(`^${POD} · <1m left — Keyhole$`));
+
+    const ended = page.locator('[data-testid=term-ended]');
+    await ended.waitFor({ timeout: 15000 });
+    assert.equal(await ended.getAttribute('data-reason'), 'expired');
+    assert.match(await ended.textContent(), /The grant has expired/);
+    assert.match(await page.textContent('[data-testid=term-ended-who]'), /^The grant ended at \d\d:\d\d, as approved\.$/);
+    assert.equal(await page.locator('[data-testid=term-notice]').count(), 0);
+    assert.equal(await page.locator('[data-testid=term-left]').count(), 0);
+    await page.waitForFunction((pod) => document.title === `${pod} · ended — Keyhole`, POD);
+    const again = page.locator('[data-testid=term-request-again]');
+    await again.waitFor();
+    const href = new URL(await again.getAttribute('href'), stack.baseUrl);
+    assert.deepEqual(Object.fromEntries(href.searchParams),
+      { profile: 'payments-debug', namespace: 'payments', pod: POD, reason });
+    assert.equal(await page.locator('[data-testid=term-reconnect]').count(), 0);
+    await page.screenshot({ path: join(artifacts, 'terminal-expired.png') });
+    assert.deepEqual(alice.errors, []);
+  } finally {
+    await alice.ctx.close();
   }
 });
