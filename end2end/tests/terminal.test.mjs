@@ -152,7 +152,7 @@ test('a revoked terminal says who ended it, stays readable, and offers Request a
     assert.match(await page.title(), new RegExp(`^${POD} · (29|30)m left — Keyhole$`));
 
     await page.click('[data-testid=terminal]');
-    await page.keyboard.type('echo marker-before-the-end');
+    await page.keyboard.type('seq -f line-%g 1 150; echo marker-before-the-end');
     await page.keyboard.press('Enter');
     await waitForLine(page, 'marker-before-the-end');
 
@@ -237,6 +237,14 @@ test('a revoked terminal says who ended it, stays readable, and offers Request a
     const selected = await page.evaluate(() => { window.__term.selectAll(); return window.__term.getSelection(); });
     assert.match(selected, /marker-before-the-end/);
     await page.evaluate(() => window.__term.clearSelection());
+    // The scrollback scrolls with the mouse wheel over the terminal (nothing catches it).
+    const box = await page.locator('[data-testid=terminal]').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const bottom = await page.evaluate(() => window.__term.buffer.active.viewportY);
+    assert.ok(bottom > 0, 'there is scrollback');
+    await page.mouse.wheel(0, -600);
+    await page.waitForFunction((bottom) => window.__term.buffer.active.viewportY < bottom, bottom);
+    await page.evaluate(() => window.__term.scrollToBottom());
     // After the end a plain Tab leaves the terminal too (nothing to complete any more).
     await page.click('[data-testid=terminal]');
     await page.keyboard.press('Tab');
