@@ -151,6 +151,7 @@ pub(crate) fn MyGrantsPage() -> impl IntoView {
 
 #[component]
 fn MyGrants() -> impl IntoView {
+    super::access_live::set_title("Pods — Keyhole");
     let navigate = leptos_router::hooks::use_navigate();
     // Active grants are among the newest: a few pages of one's own grants hold them all.
     let grants = LocalResource::new(|| async {
