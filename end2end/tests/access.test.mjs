@@ -50,7 +50,7 @@ test('request, live approval by a lead, live grant with a countdown', async () =
     await bob.page.waitForSelector('[data-testid=grant-item]');
 
     // Alice's page shows the active grant and its countdown without a reload.
-    await alice.page.waitForSelector('[data-testid=my-request][data-state=approved] [data-testid=countdown]', { timeout: 5000 });
+    await alice.page.waitForSelector('[data-testid=my-request][data-state=active] [data-testid=countdown]', { timeout: 5000 });
     const first = await alice.page.textContent('[data-testid=countdown]');
     assert.match(first, /^(1h 59m|2h 00m) \d\ds$/);
     assert.match(await alice.page.textContent('[data-testid=review-note]'), /Go ahead/);
@@ -92,8 +92,10 @@ test('a lead revokes a grant and the holder sees it end live; auditors cannot ap
     await grant.locator('[data-testid=revoke]').click();
     await grant.waitFor({ state: 'detached' });
 
-    await mine.locator('[data-testid=grant-state]', { hasText: 'revoked' }).waitFor({ timeout: 5000 });
-    assert.match(await mine.locator('[data-testid=revoke-note]').textContent(), /incident handed over/);
+    // One status per request: it says revoked, by whom and why (no green "approved" left).
+    await mine.locator('[data-testid=request-state]', { hasText: 'revoked' }).waitFor({ timeout: 5000 });
+    assert.match(await mine.locator('[data-testid=status-detail]').textContent(), /revoked by .+ at \d\d:\d\d: incident handed over/);
+    assert.equal(await mine.locator('.pill-ok').count(), 0, 'no green pill on a revoked request');
     await alice.page.screenshot({ path: join(artifacts, 'access-revoked.png') });
 
     await loginAs(carol.page, stack.baseUrl, 'carol', 'carol-pw');
@@ -123,7 +125,7 @@ test('a request narrowed to one pod gives a grant that covers only that pod', as
     await alice.page.fill('[data-testid=reason]', 'INC-4400 only the checkout pod');
     await alice.page.screenshot({ path: join(artifacts, 'access-pod-scope.png') });
     await alice.page.click('[data-testid=submit-request]');
-    const mine = alice.page.locator('[data-testid=my-request][data-state=approved]', { hasText: 'INC-4400' });
+    const mine = alice.page.locator('[data-testid=my-request][data-state=active]', { hasText: 'INC-4400' });
     await mine.waitFor({ timeout: 5000 });
     assert.equal(await mine.locator('[data-testid=request-pod]').textContent(), 'payments/checkout-7d9f-abc12');
     await mine.locator('[data-testid=open-pods]').click();

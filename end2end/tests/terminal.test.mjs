@@ -36,10 +36,9 @@ test('alice opens a shell in a granted pod and sees its output', async () => {
     const grant = await requestGrant(alice.page, 'payments-debug', 'INC-4211 e2e terminal', 1800);
     assert.ok(grant, 'the request should be auto-approved');
 
-    // Through the UI: the Pods nav → the active grant → its pod picker.
+    // Through the UI: the Pods nav goes straight to the one active grant's pod picker.
     await alice.page.goto(`${stack.baseUrl}/`);
     await alice.page.click('[data-testid=nav-pods]');
-    await alice.page.click('[data-testid=active-grant] [data-testid=open-pods]');
     await alice.page.waitForURL(`${stack.baseUrl}/grants/${grant}/pods`);
     const row = alice.page.locator('[data-testid=pod-row]', { hasText: 'checkout-7d9f-abc12' });
     await row.waitFor();

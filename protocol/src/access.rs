@@ -220,6 +220,25 @@ pub struct AccessRequest {
     pub can_review: bool,
     /// The caller may cancel it now.
     pub can_cancel: bool,
+    /// What the profile grants, as the policy says now (for reviewers deciding; `None` when
+    /// the profile is gone from the policy).
+    #[serde(default)]
+    pub profile_facts: Option<ProfileFacts>,
+}
+
+/// What a profile grants, for someone deciding on a request for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileFacts {
+    /// The profile's description.
+    pub description: String,
+    /// Namespaces it reaches.
+    pub namespaces: Vec<String>,
+    /// What it allows (`exec`, `logs`, …).
+    pub capabilities: Vec<String>,
+    /// The Kubernetes groups impersonated while a grant is active.
+    pub kubernetes_groups: Vec<String>,
+    /// The longest grant it allows, in seconds.
+    pub max_duration_seconds: i64,
 }
 
 /// A grant as the API returns it.
@@ -255,6 +274,9 @@ pub struct Grant {
     pub revoked_at: Option<i64>,
     /// Who revoked it (subject).
     pub revoked_by: Option<String>,
+    /// Who revoked it, with their name and e-mail when known (from their last sign-in).
+    #[serde(default)]
+    pub revoker: Option<Person>,
     /// Why.
     pub revoke_reason: Option<String>,
     /// The caller may revoke it now.

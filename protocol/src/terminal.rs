@@ -172,6 +172,18 @@ pub struct PodSummary {
     pub exec: bool,
     /// Whether the grant allows reading its logs.
     pub logs: bool,
+    /// Unix seconds of the pod's creation (its age), when known.
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    /// Containers ready, of all (`ready_containers`/`containers.len()`).
+    #[serde(default)]
+    pub ready_containers: u32,
+    /// Restarts of all its containers together.
+    #[serde(default)]
+    pub restarts: u32,
+    /// The node it runs on, when scheduled.
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 /// The answer of `GET /api/grants/{grant}/pods`.

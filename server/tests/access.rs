@@ -523,3 +523,59 @@ async fn lists_filter_before_paging_and_page_every_row_exactly_once() {
         );
     }
 }
+
+/// A reviewer's context: one requester's requests and terminal sessions, limited to what the
+/// reviewer may see; and what the profile grants, on the request itself.
+#[tokio::test]
+async fn reviewers_see_the_requesters_history_and_what_the_profile_grants() {
+    let s = server_with(&[("dave", &["engineering"])], None).await;
+    let mut alice = s.login("alice").await;
+    let mut bob = s.login("bob").await;
+    let mut carol = s.login("carol").await;
+    let id = create_ok(&mut alice, "payments-debug", 7200).await;
+    create_ok(&mut alice, "payments-debug", 600).await;
+
+    let (_, req) = get(&mut bob, &format!("/api/requests/{id}")).await;
+    let facts = &req["profile_facts"];
+    assert_eq!(facts["namespaces"], json!(["payments"]));
+    assert_eq!(
+        facts["kubernetes_groups"],
+        json!(["keyhole:payments-debug"])
+    );
+    assert_eq!(facts["max_duration_seconds"], 7200);
+    assert!(
+        facts["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("exec"))
+    );
+
+    let q = "/api/requests?scope=visible&requester=devidp-alice&limit=5";
+    for who in [&mut bob, &mut carol] {
+        let (status, page) = get(who, q).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "{page}");
+        assert!(
+            items
+                .iter()
+                .all(|r| r["requester"]["subject"] == "devidp-alice")
+        );
+    }
+    // Bob's own requests are not alice's.
+    let (_, page) = get(&mut bob, "/api/requests?scope=visible&requester=devidp-bob").await;
+    assert_eq!(page["items"], json!([]));
+    // An engineer sees only their own, whoever they ask about.
+    let mut dave = s.login("dave").await;
+    let (status, page) = get(&mut dave, q).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["items"], json!([]));
+
+    let (status, page) = get(
+        &mut bob,
+        "/api/terminal-sessions?scope=all&user=devidp-alice&limit=5",
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page["items"].is_array());
+}

@@ -61,6 +61,25 @@ const ROUTES: &[(&str, &str, &str, [u16; 5])] = &[
         "",
         [401, 403, 403, 200, 200],
     ),
+    // What each may see (the engineer: their own), optionally one requester's.
+    (
+        "GET",
+        "/api/requests?scope=visible",
+        "",
+        [401, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/requests?scope=visible&requester=someone",
+        "",
+        [401, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/requests?scope=mine&requester=someone",
+        "",
+        [401, 400, 400, 400, 400],
+    ),
     (
         "GET",
         "/api/requests?scope=bogus",
@@ -181,6 +200,18 @@ const ROUTES: &[(&str, &str, &str, [u16; 5])] = &[
         "/api/terminal-sessions?scope=all",
         "",
         [401, 403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/terminal-sessions?scope=all&user=someone",
+        "",
+        [401, 403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/terminal-sessions?user=someone",
+        "",
+        [401, 400, 400, 400, 400],
     ),
     (
         "GET",

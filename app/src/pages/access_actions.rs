@@ -1,13 +1,40 @@
 //! The action boxes shared by the approval queue and the request page: review (approve or
 //! deny with a comment), cancel, and revoke (with a reason).
 
-use keyhole_protocol::access::{AccessRequest, Grant, ReviewBody, RevokeBody};
+use keyhole_protocol::access::{AccessRequest, Grant, RequestState, ReviewBody, RevokeBody};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::access_live::csrf;
+use super::access_live::{csrf, format_time};
 use crate::api;
 use crate::session::use_session;
+
+/// Where a page shows the outcome of a review, so that it stays visible after the reviewed
+/// item leaves the list (the approval queue provides one).
+#[derive(Clone, Copy)]
+pub(super) struct Decisions(pub RwSignal<Option<String>>);
+
+/// The confirmation of a review, in words.
+fn decided(r: &AccessRequest) -> String {
+    let who = r.requester.display();
+    match (r.state, &r.grant) {
+        (RequestState::Approved, Some(g)) => format!(
+            "Approved: {who} has {} until {}.",
+            r.profile,
+            format_time(g.expires_at)
+        ),
+        (RequestState::Approved, None) => format!("Approved: {who}'s request for {}.", r.profile),
+        (RequestState::Denied, _) => format!("Denied: {who}'s request for {}.", r.profile),
+        _ => {
+            let given = r.reviews.len();
+            let left = (r.required_approvals as usize).saturating_sub(given);
+            format!(
+                "Your approval is recorded: {who}'s request for {} needs {left} more.",
+                r.profile
+            )
+        }
+    }
+}
 
 /// Approve or deny `request_id` with a comment; bumps `version` when done.
 #[component]
@@ -17,6 +44,8 @@ pub(super) fn ReviewBox(request_id: String, version: RwSignal<u32>) -> impl Into
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let id = StoredValue::new(request_id);
+    let local = RwSignal::new(None::<String>);
+    let shown = use_context::<Decisions>().map_or(local, |d| d.0);
     let act = move |verb: &'static str| {
         let body = ReviewBody {
             comment: comment.get_untracked(),
@@ -26,7 +55,10 @@ pub(super) fn ReviewBox(request_id: String, version: RwSignal<u32>) -> impl Into
         busy.set(true);
         spawn_local(async move {
             match api::post::<_, AccessRequest>(&path, &body, &token).await {
-                Ok(_) => error.set(None),
+                Ok(r) => {
+                    error.set(None);
+                    shown.set(Some(decided(&r)));
+                }
                 Err(e) => error.set(Some(e.to_string())),
             }
             busy.set(false);
@@ -34,6 +66,7 @@ pub(super) fn ReviewBox(request_id: String, version: RwSignal<u32>) -> impl Into
         });
     };
     view! {
+        {move || local.get().map(|m| view! { <div class="alert alert-info" role="status" data-testid="decision">{m}</div> })}
         <div class="review-box">
             <label class="field">
                 <span>"Comment"</span>

@@ -1,7 +1,7 @@
 //! Shared pieces of the access pages: live updates over Server-Sent Events, a ticking clock
 //! for countdowns, and small formatters.
 
-use keyhole_protocol::access::{GrantState, RequestState};
+use keyhole_protocol::access::{AccessRequest, GrantState, RequestState, Verdict};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
@@ -109,27 +109,107 @@ pub(super) fn format_time(unix: i64) -> String {
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
-/// CSS class and label of a request state pill.
-pub(super) fn request_pill(state: RequestState) -> (&'static str, &'static str) {
-    match state {
-        RequestState::Pending => ("pill pill-pending", "pending"),
-        RequestState::Approved => ("pill pill-ok", "approved"),
-        RequestState::Denied => ("pill pill-bad", "denied"),
-        RequestState::Cancelled => ("pill", "cancelled"),
-        RequestState::Expired => ("pill", "expired"),
-    }
-}
-
-/// CSS class and label of a grant state pill.
-pub(super) fn grant_pill(state: GrantState) -> (&'static str, &'static str) {
-    match state {
-        GrantState::Active => ("pill pill-ok", "active"),
-        GrantState::Revoked => ("pill pill-bad", "revoked"),
-        GrantState::Expired => ("pill", "expired"),
-    }
-}
-
 /// The CSRF token of the signed-in user.
 pub(super) fn csrf(session: crate::session::Session) -> String {
     session.me().map(|m| m.csrf_token).unwrap_or_default()
+}
+
+/// Where a request is in its one lifecycle (with its grant): pending → active → ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Status {
+    /// Pill class.
+    pub class: &'static str,
+    /// One word: `pending`, `active`, `revoked`, `expired`, `denied`, `cancelled`.
+    pub label: &'static str,
+    /// Who and when, in words ("revoked by Bob Lead at 15:14: handover").
+    pub detail: Option<String>,
+    /// Whether the grant is usable now.
+    pub active: bool,
+}
+
+/// The one status of a request and its grant at `now` (a grant past its end is expired even
+/// before the server marks it).
+pub(super) fn lifecycle(r: &AccessRequest, now: i64) -> Status {
+    let ended = |label, detail: Option<String>| Status {
+        class: "pill pill-ended",
+        label,
+        detail,
+        active: false,
+    };
+    match (r.state, &r.grant) {
+        (RequestState::Pending, _) => Status {
+            class: "pill pill-pending",
+            label: "pending",
+            detail: Some(format!(
+                "waiting for {} · expires {}",
+                approvals(r.required_approvals),
+                format_time(r.pending_expires_at)
+            )),
+            active: false,
+        },
+        (RequestState::Approved, Some(g)) if g.state == GrantState::Revoked => {
+            let by = g.revoker.as_ref().map_or("an approver", |p| p.display());
+            let at = g.revoked_at.map(format_time).unwrap_or_default();
+            let why = g.revoke_reason.clone().unwrap_or_default();
+            ended("revoked", Some(format!("revoked by {by} at {at}: {why}")))
+        }
+        (RequestState::Approved, Some(g))
+            if g.state == GrantState::Active && now < g.expires_at =>
+        {
+            Status {
+                class: "pill pill-ok",
+                label: "active",
+                detail: Some(format!("ends at {}", format_time(g.expires_at))),
+                active: true,
+            }
+        }
+        (RequestState::Approved, Some(g)) => ended(
+            "expired",
+            Some(format!("ended at {}", format_time(g.expires_at))),
+        ),
+        (RequestState::Approved, None) => ended("expired", None),
+        (RequestState::Denied, _) => {
+            let by = r.reviews.iter().rev().find(|v| v.verdict == Verdict::Deny);
+            let detail = by.map(|v| {
+                let mut d = format!(
+                    "denied by {} at {}",
+                    v.reviewer.display(),
+                    format_time(v.at)
+                );
+                if !v.comment.is_empty() {
+                    d.push_str(&format!(": {}", v.comment));
+                }
+                d
+            });
+            Status {
+                class: "pill pill-bad",
+                ..ended("denied", detail)
+            }
+        }
+        (RequestState::Cancelled, _) => ended(
+            "cancelled",
+            r.decided_at
+                .map(|t| format!("cancelled at {}", format_time(t))),
+        ),
+        (RequestState::Expired, _) => ended(
+            "expired",
+            Some("no decision before the request's deadline".into()),
+        ),
+    }
+}
+
+/// `1 approval`, `2 approvals`.
+pub(super) fn approvals(n: u32) -> String {
+    if n == 1 {
+        "1 approval".into()
+    } else {
+        format!("{n} approvals")
+    }
+}
+
+/// Sets the tab's title (pages name the place: "Requests — Keyhole").
+pub(super) fn set_title(title: &str) {
+    if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+        d.set_title(title);
+    }
 }

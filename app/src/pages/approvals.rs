@@ -1,14 +1,16 @@
 //! `/approvals`: the lead's page. The pending queue (live: new requests appear without a
 //! reload) with approve/deny and a comment, and the active grants they oversee, with revoke.
 
-use keyhole_protocol::access::{AccessRequest, Grant};
+use keyhole_protocol::access::{AccessRequest, Grant, Page};
 use keyhole_protocol::api::Role;
+use keyhole_protocol::terminal::SessionInfo;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::access_actions::{ReviewBox, RevokeBox};
+use super::access_actions::{Decisions, ReviewBox, RevokeBox};
 use super::access_live::{
-    LoadMore, format_left, format_span, format_time, use_clock, use_live_version,
+    LoadMore, approvals, format_left, format_span, format_time, lifecycle, unix_now, use_clock,
+    use_live_version,
 };
 use crate::api;
 use crate::components::guard::RequireRole;
@@ -30,6 +32,9 @@ fn Approvals() -> impl IntoView {
     let (pending_pages, pending_more) = (RwSignal::new(1usize), RwSignal::new(false));
     let (grant_pages, grant_more) = (RwSignal::new(1usize), RwSignal::new(false));
     let error = RwSignal::new(None::<String>);
+    let decision = RwSignal::new(None::<String>);
+    provide_context(Decisions(decision));
+    super::access_live::set_title("Approvals — Keyhole");
     Effect::new(move |_| {
         version.track();
         let (np, ng) = (pending_pages.get(), grant_pages.get());
@@ -61,6 +66,10 @@ fn Approvals() -> impl IntoView {
             <p class="muted">"Requests for profiles you approve appear here as they arrive."</p>
         </section>
         {move || error.get().map(|e| view! { <div class="alert alert-error" role="alert">{e}</div> })}
+        {move || decision.get().map(|m| view! {
+            <div class="alert alert-info" role="status" data-testid="decision">{m}
+                <button type="button" class="btn btn-small btn-ghost" on:click=move |_| decision.set(None)>"Dismiss"</button></div>
+        })}
         <div class="access-columns">
             <section class="card" data-testid="pending-queue">
                 <h2>"Pending"</h2>
@@ -113,7 +122,7 @@ fn PendingItem(r: AccessRequest, now: RwSignal<i64>, version: RwSignal<u32>) -> 
     let own = session
         .me()
         .is_some_and(|m| m.subject == r.requester.subject);
-    let approvals = r.reviews.len();
+    let approvals_so_far = r.reviews.len();
     let deadline = r.pending_expires_at;
     let note = if own {
         Some("Your own request: another approver must decide.")
@@ -128,19 +137,85 @@ fn PendingItem(r: AccessRequest, now: RwSignal<i64>, version: RwSignal<u32>) -> 
                 <strong data-testid="requester">{r.requester.display().to_owned()}</strong>
                 <span class="pill">{r.profile.clone()}</span>
                 {r.pod.clone().map(|p| view! { <code class="small" data-testid="pending-pod">{format!("only {}/{}", p.namespace, p.name)}</code> })}
-                <span class="muted small">{format_span(r.duration_seconds)} " · asked " {format_time(r.created_at)}</span>
+                <span class="muted small">{format_span(r.duration_seconds)} " · asked at " {format_time(r.created_at)}</span>
                 <a class="small" href=format!("/requests/{}", r.id)>"Details"</a>
             </div>
             <p class="reason" data-testid="pending-reason">{r.reason.clone()}</p>
             <p class="muted small">
-                {approvals} " of " {r.required_approvals} " approval(s) · expires in "
+                {approvals_so_far} " of " {approvals(r.required_approvals)} " · expires in "
                 {move || format_left(deadline - now.get())}
             </p>
+            <Context r=r.clone()/>
             {match note {
                 Some(n) => view! { <p class="hint">{n}</p> }.into_any(),
                 None => view! { <ReviewBox request_id=r.id.clone() version/> }.into_any(),
             }}
         </li>
+    }
+}
+
+/// What a reviewer needs to decide: what the profile grants, and the requester's recent
+/// requests and terminal sessions (as far as the reviewer may see them).
+#[component]
+fn Context(r: AccessRequest) -> impl IntoView {
+    let history = RwSignal::new(None::<Vec<AccessRequest>>);
+    let sessions = RwSignal::new(None::<Vec<SessionInfo>>);
+    let subject = js_sys::encode_uri_component(&r.requester.subject)
+        .as_string()
+        .unwrap_or_default();
+    let this = r.id.clone();
+    spawn_local(async move {
+        let path = format!("/api/requests?scope=visible&requester={subject}&limit=6");
+        if let Ok(p) = api::get::<Page<AccessRequest>>(&path).await {
+            history.set(Some(
+                p.items
+                    .into_iter()
+                    .filter(|x| x.id != this)
+                    .take(5)
+                    .collect(),
+            ));
+        }
+        let path = format!("/api/terminal-sessions?scope=all&user={subject}&limit=5");
+        if let Ok(p) = api::get::<Page<SessionInfo>>(&path).await {
+            sessions.set(Some(p.items));
+        }
+    });
+    let who = r.requester.display().to_owned();
+    view! {
+        <details class="context" data-testid="review-context">
+            <summary>"What this grants, and " {who.clone()} "'s recent access"</summary>
+            {r.profile_facts.clone().map(|f| view! {
+                <dl class="facts" data-testid="profile-facts">
+                    <dt>"Namespaces"</dt><dd>{f.namespaces.join(", ")}</dd>
+                    <dt>"Allows"</dt><dd>{f.capabilities.join(", ")}</dd>
+                    <dt>"Kubernetes groups"</dt><dd><code>{f.kubernetes_groups.join(", ")}</code></dd>
+                    <dt>"Longest grant"</dt><dd>{format_span(f.max_duration_seconds)}</dd>
+                </dl>
+            })}
+            <h3 class="small">"Recent requests"</h3>
+            {move || match history.get() {
+                None => view! { <p class="muted small">"Loading…"</p> }.into_any(),
+                Some(h) if h.is_empty() => view! { <p class="muted small">"None before this one."</p> }.into_any(),
+                Some(h) => view! {
+                    <ul class="compact" data-testid="recent-requests">{h.into_iter().map(|x| {
+                        let st = lifecycle(&x, unix_now());
+                        view! { <li><a href=format!("/requests/{}", x.id)>{x.profile.clone()}</a> " "
+                            <span class=st.class>{st.label}</span> " " <span class="muted">{format_time(x.created_at)} " · " {x.reason.clone()}</span></li> }
+                    }).collect_view()}</ul>
+                }.into_any(),
+            }}
+            <h3 class="small">"Recent terminal sessions"</h3>
+            {move || match sessions.get() {
+                None => view! { <p class="muted small">"Loading…"</p> }.into_any(),
+                Some(v) if v.is_empty() => view! { <p class="muted small">"None."</p> }.into_any(),
+                Some(v) => view! {
+                    <ul class="compact" data-testid="recent-sessions">{v.into_iter().map(|x| view! {
+                        <li><code>{format!("{}/{}", x.namespace, x.pod)}</code> " "
+                            <span class="muted">{format_time(x.started_at)}</span></li>
+                    }).collect_view()}</ul>
+                }.into_any(),
+            }}
+        </details>
     }
 }
 

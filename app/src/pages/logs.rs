@@ -70,9 +70,12 @@ fn LogsView() -> impl IntoView {
         }
     });
     let back = format!("/grants/{grant}/pods/{ns}/{pod}");
+    let pods = format!("/grants/{grant}/pods");
+    super::access_live::set_title(&format!("Logs of {pod} — Keyhole"));
     view! {
         <section class="page-head logs-head">
             <h1>"Logs " <code>{format!("{ns}/{pod}")}</code></h1>
+            <A href=pods attr:class="btn btn-ghost">"All pods"</A>
             <label class="follow">
                 <input type="checkbox" prop:checked=move || follow.get()
                     on:change=move |ev| follow.set(event_target_checked(&ev))/>

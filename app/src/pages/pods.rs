@@ -36,7 +36,7 @@ fn PodPicker() -> impl IntoView {
     view! {
         <section class="page-head">
             <h1>"Pods"</h1>
-            <p class="muted">"Pick a pod to open a shell in it or read its logs. Your grant, and each terminal session (who, which pod, when, how it ended), are logged."</p>
+            <p class="muted">"Pick a pod to open a shell in it or read its logs. Each terminal session (who, which pod, when, how it ended) is listed for approvers and auditors; Kubernetes' audit log names you."</p>
         </section>
         <Suspense fallback=|| view! { <p class="muted loading">"Loading pods…"</p> }>
             {move || pods.get().map(|r| match r {
@@ -53,27 +53,61 @@ fn PodPicker() -> impl IntoView {
 
 #[component]
 fn PodTable(gp: GrantPods) -> impl IntoView {
-    let left = format_left(gp.expires_at - (js_sys::Date::now() / 1000.0) as i64);
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let left = format_left(gp.expires_at - now);
     let grant = gp.grant_id.clone();
-    let rows = gp
-        .pods
-        .into_iter()
-        .map(|p| view! { <PodRow grant=grant.clone() pod=p/> })
-        .collect_view();
+    let filter = RwSignal::new(String::new());
+    let pods = StoredValue::new(gp.pods);
+    let rows = move || {
+        let needle = filter.get().trim().to_lowercase();
+        pods.get_value()
+            .into_iter()
+            .filter(|p| {
+                needle.is_empty()
+                    || p.name.to_lowercase().contains(&needle)
+                    || p.namespace.to_lowercase().contains(&needle)
+                    || p.node
+                        .as_deref()
+                        .unwrap_or("")
+                        .to_lowercase()
+                        .contains(&needle)
+            })
+            .map(|p| view! { <PodRow grant=grant.clone() pod=p now/> })
+            .collect_view()
+    };
+    super::access_live::set_title(&format!("Pods of {} — Keyhole", gp.profile));
     view! {
         <p class="muted" data-testid="grant-summary">
-            "Grant " <code>{gp.grant_id.clone()}</code> " · profile " <strong>{gp.profile}</strong>
+            "Profile " <strong>{gp.profile}</strong>
             " · as " <code>{gp.kube_user}</code> " · " {left} " left"
         </p>
-        <table class="table pods" data-testid="pods">
-            <thead><tr><th>"Namespace"</th><th>"Pod"</th><th>"Status"</th><th>"Containers"</th><th></th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <label class="field filter">
+            <span>"Filter"</span>
+            <input type="search" data-testid="pod-filter" placeholder="pod, namespace or node"
+                prop:value=move || filter.get() on:input=move |ev| filter.set(event_target_value(&ev)) />
+        </label>
+        <div class="table-scroll">
+            <table class="table pods" data-testid="pods">
+                <thead><tr><th>"Namespace"</th><th>"Pod"</th><th>"Status"</th><th>"Ready"</th>
+                    <th>"Restarts"</th><th>"Age"</th><th>"Node"</th><th>"Containers"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// `45s`, `12m`, `3h`, `2d`: a pod's age, as kubectl shows it.
+fn age(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
     }
 }
 
 #[component]
-fn PodRow(grant: String, pod: PodSummary) -> impl IntoView {
+fn PodRow(grant: String, pod: PodSummary, now: i64) -> impl IntoView {
     let base = format!("/grants/{grant}/pods/{}/{}", pod.namespace, pod.name);
     let shells = pod
         .containers
@@ -95,6 +129,10 @@ fn PodRow(grant: String, pod: PodSummary) -> impl IntoView {
             <td>{pod.namespace.clone()}</td>
             <td><code>{pod.name.clone()}</code></td>
             <td><span class=phase_class>{pod.phase.clone()}</span></td>
+            <td data-testid="pod-ready">{format!("{}/{}", pod.ready_containers, pod.containers.len())}</td>
+            <td>{pod.restarts}</td>
+            <td title=pod.created_at.map(super::access_live::format_time)>{pod.created_at.map(|t| age(now - t)).unwrap_or_default()}</td>
+            <td class="small">{pod.node.clone().unwrap_or_default()}</td>
             <td>{pod.containers.join(", ")}</td>
             <td class="actions">{shells}{logs}</td>
         </tr>
@@ -113,6 +151,8 @@ pub(crate) fn MyGrantsPage() -> impl IntoView {
 
 #[component]
 fn MyGrants() -> impl IntoView {
+    super::access_live::set_title("Pods — Keyhole");
+    let navigate = leptos_router::hooks::use_navigate();
     // Active grants are among the newest: a few pages of one's own grants hold them all.
     let grants = LocalResource::new(|| async {
         api::get_pages::<Grant>("/api/grants?scope=mine", 5)
@@ -131,6 +171,17 @@ fn MyGrants() -> impl IntoView {
                         .into_iter()
                         .filter(|g| g.state == GrantState::Active)
                         .collect();
+                    // One active grant: straight to its pods (replacing this page in history).
+                    if let [only] = active.as_slice() {
+                        let to = format!("/grants/{}/pods", only.id);
+                        let navigate = navigate.clone();
+                        request_animation_frame(move || {
+                            navigate(&to, leptos_router::NavigateOptions {
+                                replace: true,
+                                ..Default::default()
+                            });
+                        });
+                    }
                     if active.is_empty() {
                         view! {
                             <p class="muted" data-testid="no-active-grants">

@@ -1,14 +1,14 @@
 //! `/requests/:id`: one request (the link in notifications), with its reviews and grant, and
 //! what the viewer may do: review, cancel, revoke. Updated live.
 
-use keyhole_protocol::access::{AccessRequest, GrantState, RequestState, Verdict};
+use keyhole_protocol::access::{AccessRequest, RequestState, Verdict};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 use super::access_actions::{CancelButton, ReviewBox, RevokeBox};
 use super::access_live::{
-    format_left, format_span, format_time, grant_pill, request_pill, use_clock, use_live_version,
+    approvals, format_left, format_span, format_time, lifecycle, use_clock, use_live_version,
 };
 use crate::api::{self, ApiFailure};
 use crate::components::guard::RequireSession;
@@ -51,22 +51,51 @@ fn Detail() -> impl IntoView {
 
 #[component]
 fn RequestCard(r: AccessRequest, now: RwSignal<i64>, version: RwSignal<u32>) -> impl IntoView {
-    let (class, label) = request_pill(r.state);
     let reviews = r.reviews.clone();
     let grant = r.grant.clone();
+    let pending = r.state == RequestState::Pending;
+    let title = format!("{} for {}", r.profile, r.requester.display());
+    super::access_live::set_title(&format!("Request {} — Keyhole", r.profile));
+    let stored = StoredValue::new(r.clone());
+    // One status: pending → active → ended, with who and when; the review history is below.
+    let status = move || stored.with_value(|r| lifecycle(r, now.get()));
     view! {
         <section class="page-head">
-            <h1>{r.profile.clone()} " for " {r.requester.display().to_owned()}</h1>
-            <p><span class=class data-testid="request-state">{label}</span></p>
+            <h1>{title}</h1>
+            <p><span class=move || status().class data-testid="request-state">{move || status().label}</span>
+                " " <span class="muted" data-testid="status-detail">{move || status().detail}</span></p>
         </section>
         <article class="card" data-testid="request-detail">
             <p class="reason">{r.reason.clone()}</p>
-            <p class="muted small">"Duration " {format_span(r.duration_seconds)} " · asked " {format_time(r.created_at)}
-                {(r.state == RequestState::Pending).then(|| view! { " · expires " {format_time(r.pending_expires_at)} })}
-                " · needs " {r.required_approvals} " approval(s)"</p>
-            <h2>"Reviews"</h2>
+            <p class="muted small">"Duration " {format_span(r.duration_seconds)} " · asked at " {format_time(r.created_at)}
+                {pending.then(|| view! { " · expires at " {format_time(r.pending_expires_at)} })}
+                " · needs " {approvals(r.required_approvals)}</p>
+            {r.can_review.then(|| view! { <ReviewBox request_id=r.id.clone() version/> })}
+            {r.can_cancel.then(|| view! { <CancelButton request_id=r.id.clone() version/> })}
+        </article>
+        {grant.map(|g| {
+            let expires = g.expires_at;
+            let active = move || status().active;
+            let revoke = g.can_revoke.then(|| g.id.clone());
+            view! {
+                <article class="card" data-testid="grant-detail">
+                    <h2>"Access"</h2>
+                    {move || active().then(|| view! { <p>"Ends in " <strong class="countdown">{move || format_left(expires - now.get())}</strong>
+                        " (at " {format_time(expires)} ")"</p> })}
+                    <dl class="facts">
+                        <dt>"Kubernetes user"</dt><dd><code>{g.kube_user.clone()}</code></dd>
+                        <dt>"Groups"</dt><dd><code>{g.kubernetes_groups.join(", ")}</code></dd>
+                        <dt>"Namespaces"</dt><dd>{g.namespaces.join(", ")}</dd>
+                        <dt>"Allows"</dt><dd>{g.capabilities.join(", ")}</dd>
+                    </dl>
+                    {move || active().then(|| revoke.clone().map(|id| view! { <RevokeBox grant_id=id version/> }))}
+                </article>
+            }
+        })}
+        <article class="card" data-testid="review-history">
+            <h2>"Approval history"</h2>
             {if reviews.is_empty() {
-                view! { <p class="muted">"None yet."</p> }.into_any()
+                view! { <p class="muted">"No reviews."</p> }.into_any()
             } else {
                 view! { <ul class="review-list">{reviews.into_iter().map(|v| view! {
                     <li><strong>{v.reviewer.display().to_owned()}</strong> " "
@@ -74,23 +103,6 @@ fn RequestCard(r: AccessRequest, now: RwSignal<i64>, version: RwSignal<u32>) -> 
                         {(!v.comment.is_empty()).then(|| view! { ": “" {v.comment.clone()} "”" })}</li>
                 }).collect_view()}</ul> }.into_any()
             }}
-            {r.can_review.then(|| view! { <ReviewBox request_id=r.id.clone() version/> })}
-            {r.can_cancel.then(|| view! { <CancelButton request_id=r.id.clone() version/> })}
         </article>
-        {grant.map(|g| {
-            let expires = g.expires_at;
-            let active = g.state == GrantState::Active;
-            let (gc, gl) = grant_pill(g.state);
-            view! {
-                <article class="card" data-testid="grant-detail">
-                    <h2>"Grant " <span class=gc>{gl}</span></h2>
-                    {active.then(|| view! { <p>"Ends in " <strong class="countdown">{move || format_left(expires - now.get())}</strong></p> })}
-                    <p class="muted small">"Kubernetes user " <code>{g.kube_user.clone()}</code> " · groups "
-                        <code>{g.kubernetes_groups.join(", ")}</code> " · namespaces " {g.namespaces.join(", ")}</p>
-                    {g.revoke_reason.clone().map(|why| view! { <p>"Revoked: " {why}</p> })}
-                    {(active && g.can_revoke).then(|| view! { <RevokeBox grant_id=g.id.clone() version/> })}
-                </article>
-            }
-        })}
     }
 }

@@ -73,6 +73,7 @@ pub(crate) fn SessionsPage() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let shape = Memo::new(move |_| list.with(|l| l.as_ref().map(Vec::is_empty)));
+    super::access_live::set_title("Sessions — Keyhole");
     view! {
         <section class="page-head">
             <h1>"Sessions"</h1>
@@ -99,10 +100,11 @@ pub(crate) fn SessionsPage() -> impl IntoView {
             None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
             Some(true) => view! { <p class="muted" data-testid="sessions-empty">"No sessions."</p> }.into_any(),
             Some(false) => view! {
+                <div class="table-scroll">
                 <table class="table sessions" data-testid="sessions">
                     <thead><tr>
                         <th>"User"</th><th>"Profile"</th><th>"Pod"</th><th>"Started"</th>
-                        <th>"Duration"</th><th>"State"</th><th>"In / out"</th><th></th>
+                        <th>"Duration"</th><th>"State"</th><th>"Typed / output"</th><th><span class="visually-hidden">"Actions"</span></th>
                     </tr></thead>
                     <tbody>
                         <For each=shown
@@ -112,6 +114,7 @@ pub(crate) fn SessionsPage() -> impl IntoView {
                         </For>
                     </tbody>
                 </table>
+                </div>
             }.into_any(),
         }}
         <LoadMore more pages/>
@@ -130,10 +133,10 @@ fn SessionRow(s: SessionInfo, now: RwSignal<i64>, version: RwSignal<u32>) -> imp
                 .max(0),
         )
     };
-    let (class, label) = match (s.live, s.end_reason.map(CloseReason::as_str)) {
-        (true, _) => ("pill pill-ok", "open".to_owned()),
-        (false, Some(reason)) => ("pill", reason.replace('_', " ")),
-        (false, None) => ("pill", "grant ended".to_owned()),
+    let (class, label) = match (s.live, s.end_reason) {
+        (true, _) => ("pill pill-ok", "open"),
+        (false, Some(reason)) => ("pill pill-ended", ended_words(reason)),
+        (false, None) => ("pill pill-ended", "grant ended"),
     };
     view! {
         <tr data-testid="session-row" data-id=s.id.clone() data-live=s.live.to_string()>
@@ -143,10 +146,10 @@ fn SessionRow(s: SessionInfo, now: RwSignal<i64>, version: RwSignal<u32>) -> imp
             <td><a href=format!("/requests/{}", s.request_id) title="The request: reason and reviews"><span class="pill">{s.profile.clone()}</span></a></td>
             <td><code>{format!("{}/{}", s.namespace, s.pod)}</code>
                 <span class="muted small">{format!(" {}", s.container)}</span></td>
-            <td>{format_time(started)}</td>
+            <td>{format_date_time(started)}</td>
             <td data-testid="session-duration">{duration}</td>
             <td><span class=class data-testid="session-state">{label}</span></td>
-            <td class="muted small">{bytes(s.bytes_in)} " / " {bytes(s.bytes_out)}</td>
+            <td class="muted small">{bytes(s.bytes_in)} " typed · " {bytes(s.bytes_out)} " output"</td>
             <td class="actions">
                 {s.can_revoke.then(|| view! { <RevokeBox grant_id=s.grant_id.clone() version/> })}
             </td>
@@ -164,11 +167,46 @@ fn matches(s: &SessionInfo, needle: &str) -> bool {
         Some(s.namespace.as_str()),
         Some(s.pod.as_str()),
         Some(s.container.as_str()),
-        s.end_reason.map(CloseReason::as_str),
+        s.end_reason.map(ended_words),
     ]
     .into_iter()
     .flatten()
     .any(|f| f.to_lowercase().contains(needle))
+}
+
+/// How a session ended, in words.
+fn ended_words(r: CloseReason) -> &'static str {
+    match r {
+        CloseReason::Expired => "grant ended",
+        CloseReason::Revoked => "revoked",
+        CloseReason::Idle => "idle timeout",
+        CloseReason::ServerShutdown => "server restarted",
+        CloseReason::Exited => "shell exited",
+        CloseReason::ClientClosed => "closed by the user",
+        CloseReason::Error => "failed",
+        CloseReason::LoggedOut => "signed out",
+        CloseReason::SessionExpired => "sign-in ended",
+        CloseReason::Unverifiable => "access could not be verified",
+        CloseReason::GatewayLost => "gateway lost",
+    }
+}
+
+/// `Dec 3, 14:05` (today: `today 14:05`).
+fn format_date_time(unix: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
+    let today = js_sys::Date::new_0();
+    let same_day = d.get_full_year() == today.get_full_year()
+        && d.get_month() == today.get_month()
+        && d.get_date() == today.get_date();
+    if same_day {
+        format!("today {}", format_time(unix))
+    } else {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let month = MONTHS.get(d.get_month() as usize).copied().unwrap_or("");
+        format!("{month} {}, {}", d.get_date(), format_time(unix))
+    }
 }
 
 /// `512 B`, `3.4 KB`, `12.0 MB` (counted when a session ends; `–` while open).

@@ -190,11 +190,15 @@ impl Access {
             .store
             .grant_page(&filter, page.after(), page.fetch_limit())
             .await?;
-        page.finish(
+        let mut page = page.finish(
             rows,
             |g| (g.starts_at, g.id.as_str()),
-            |g| Ok(grant_view(&policy, caller, g, now)),
-        )
+            |g| Ok::<_, AccessError>(grant_view(&policy, caller, g, now)),
+        )?;
+        for g in &mut page.items {
+            *g = self.named(g.clone()).await?;
+        }
+        Ok(page)
     }
 
     /// Revokes an active grant (approvers of its profile, admins), with a required reason.
@@ -243,6 +247,6 @@ impl Access {
             Some((caller.subject.clone(), reason)),
         );
         let updated = store.grant(id).await?.ok_or(AccessError::GrantNotFound)?;
-        Ok(grant_view(&policy, caller, updated, now))
+        self.named(grant_view(&policy, caller, updated, now)).await
     }
 }

@@ -114,20 +114,24 @@ fn schemas() -> Value {
             "id": s("string"), "request_id": s("string"), "holder": r("Person"), "kube_user": s("string"), "profile": s("string"),
             "kubernetes_groups": strings, "namespaces": strings, "pod": r("PodRef"), "capabilities": strings, "reason": s("string"),
             "state": grant_state, "starts_at": s("integer"), "expires_at": s("integer"), "revoked_at": opt("integer"),
-            "revoked_by": opt("string"), "revoke_reason": opt("string"), "can_revoke": s("boolean") } },
+            "revoked_by": opt("string"), "revoker": r("Person"), "revoke_reason": opt("string"), "can_revoke": s("boolean") } },
         "AccessRequest": { "type": "object", "properties": {
             "id": s("string"), "requester": r("Person"), "profile": s("string"), "reason": s("string"),
             "duration_seconds": s("integer"), "pod": r("PodRef"), "state": request_state, "created_at": s("integer"),
             "pending_expires_at": s("integer"), "decided_at": opt("integer"), "decided_by": opt("string"),
             "required_approvals": s("integer"), "reviews": list("Review"), "grant": r("Grant"),
-            "can_review": s("boolean"), "can_cancel": s("boolean") } },
+            "can_review": s("boolean"), "can_cancel": s("boolean"), "profile_facts": r("ProfileFacts") } },
+        "ProfileFacts": { "type": "object", "description": "What the profile grants, as the policy says now.", "properties": {
+            "description": s("string"), "namespaces": strings, "capabilities": strings, "kubernetes_groups": strings,
+            "max_duration_seconds": s("integer") } },
         "AccessEvent": { "type": "object", "description": "The `data` of one Server-Sent Event; the SSE `event` field repeats `kind`.",
             "properties": { "kind": { "type": "string", "enum": ["request_created", "request_reviewed", "request_approved",
                 "request_denied", "request_cancelled", "request_expired", "grant_revoked", "grant_expired"] },
             "request_id": s("string"), "grant_id": opt("string"), "profile": s("string"), "requester": s("string"),
             "state": request_state, "at": s("integer") } },
         "PodSummary": { "type": "object", "properties": { "namespace": s("string"), "name": s("string"),
-            "containers": strings, "phase": s("string"), "exec": s("boolean"), "logs": s("boolean") } },
+            "containers": strings, "phase": s("string"), "exec": s("boolean"), "logs": s("boolean"),
+            "created_at": opt("integer"), "ready_containers": s("integer"), "restarts": s("integer"), "node": opt("string") } },
         "GrantPods": { "type": "object", "properties": { "grant_id": s("string"), "profile": s("string"),
             "expires_at": s("integer"), "kube_user": s("string"),
             "pods": { "type": "array", "items": r("PodSummary") } } },
@@ -157,7 +161,12 @@ pub(super) fn document() -> Value {
         ok(page("AccessRequest")),
         &["400", "401", "403"],
     );
-    list_requests["parameters"] = list_params(&["mine", "pending", "all"]);
+    list_requests["parameters"] = list_params(&["mine", "pending", "all", "visible"]);
+    if let Some(params) = list_requests["parameters"].as_array_mut() {
+        params.push(json!({ "name": "requester", "in": "query", "required": false,
+            "description": "With `scope=visible` only: one requester's requests (IdP subject), as far as the caller may see them.",
+            "schema": { "type": "string" } }));
+    }
     let mut list_grants = op(
         "List grants, newest first, one page at a time (who may see what is applied before paging)",
         None,
@@ -175,6 +184,9 @@ pub(super) fn document() -> Value {
     if let Some(params) = list_sessions["parameters"].as_array_mut() {
         params.push(json!({ "name": "state", "in": "query", "required": false,
             "schema": { "type": "string", "enum": ["any", "open"], "default": "any" } }));
+        params.push(json!({ "name": "user", "in": "query", "required": false,
+            "description": "With `scope=all` only: one user's sessions (IdP subject).",
+            "schema": { "type": "string" } }));
     }
     let path_params = |names: &[&str]| -> Value {
         names

@@ -20,14 +20,14 @@ fn grant_verdict(status: Option<&GrantStatus>, subject: &str, now: i64) -> Optio
     let Some(g) = status.filter(|g| g.subject == subject) else {
         return Some(LeaseEnd::GrantGone);
     };
-    match GrantState::parse(&g.state) {
+    match g.state {
         Some(GrantState::Active) if g.expires_at > now => None,
         Some(GrantState::Active | GrantState::Expired) => Some(LeaseEnd::Expired),
         Some(GrantState::Revoked) => Some(LeaseEnd::Revoked {
             reason: g.revoke_reason.clone().unwrap_or_default(),
             by: g.revoked_by.clone(),
         }),
-        None => Some(LeaseEnd::Unverifiable(format!("grant state {:?}", g.state))),
+        None => Some(LeaseEnd::Unverifiable("unknown grant state".into())),
     }
 }
 
@@ -163,7 +163,7 @@ mod tests {
         GrantStatus {
             id: "g".into(),
             subject: "alice".into(),
-            state: state.into(),
+            state: GrantState::parse(state),
             expires_at,
             revoke_reason: Some("done".into()),
             revoked_by: Some("bob".into()),

@@ -17,7 +17,7 @@ use crate::policy::{DenyReason, Policy, Profile, RequestDecision, RequestInput};
 use crate::store::{AccessEventRow, ListFilter, NewRequest, Visible, now_unix};
 
 /// `GET /api/requests?scope=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestScope {
     /// The caller's own requests.
     Mine,
@@ -25,6 +25,12 @@ pub enum RequestScope {
     Pending,
     /// Every request (auditors and admins; read-only).
     All,
+    /// Every request the caller may see: their own and those of profiles they approve
+    /// (auditors and admins: all). With a requester, only theirs (a reviewer's context).
+    Visible {
+        /// Only this requester's (IdP subject).
+        requester: Option<String>,
+    },
 }
 
 /// A Kubernetes object name: a DNS subdomain (lowercase alphanumerics, `-`, `.`, ≤ 253).
@@ -256,6 +262,17 @@ impl Access {
                     ));
                 }
                 ListFilter::default()
+            }
+            RequestScope::Visible { ref requester } => {
+                let overseer = caller.has(Role::Auditor) || caller.has(Role::Admin);
+                ListFilter {
+                    owner: requester.as_deref(),
+                    visible: (!overseer).then_some(Visible {
+                        own: Some(&caller.subject),
+                        profiles: &approvable,
+                    }),
+                    ..Default::default()
+                }
             }
         };
         let rows = self

@@ -61,6 +61,8 @@ impl From<AccessError> for AppError {
 #[derive(Deserialize)]
 struct ScopeQuery {
     scope: Option<String>,
+    /// `scope=visible` only: one requester's requests (IdP subject).
+    requester: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Rows per page (1–500, default 100).
@@ -97,12 +99,23 @@ async fn list_requests(
         "mine" => (RequestScope::Mine, "requests:mine"),
         "pending" => (RequestScope::Pending, "requests:pending"),
         "all" => (RequestScope::All, "requests:all"),
+        "visible" => (
+            RequestScope::Visible {
+                requester: q.requester.clone(),
+            },
+            "requests:visible",
+        ),
         other => {
             return Err(AppError::BadRequest(format!(
-                "unknown scope `{other}`: use mine, pending or all"
+                "unknown scope `{other}`: use mine, pending, all or visible"
             )));
         }
     };
+    if q.requester.is_some() && !matches!(scope, RequestScope::Visible { .. }) {
+        return Err(AppError::BadRequest(
+            "requester= goes with scope=visible".into(),
+        ));
+    }
     let page = q.page(list)?;
     Ok(Json(s.access.list_requests(&caller, scope, &page).await?))
 }

@@ -5,7 +5,7 @@
 //! request and grant ids cannot be probed.
 
 use keyhole_protocol::access::{
-    self as wire, AccessRequest, GrantState, Person, PodRef, RequestState, Review,
+    self as wire, AccessRequest, GrantState, Person, PodRef, ProfileFacts, RequestState, Review,
 };
 use keyhole_protocol::api::Role;
 
@@ -134,10 +134,25 @@ impl Access {
                 )
                 .is_ok();
         let n = row.new;
+        let profile_facts = policy.profile(&n.profile).map(|p| ProfileFacts {
+            description: p.description.clone(),
+            namespaces: p.namespaces.clone(),
+            capabilities: p
+                .capabilities
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+            kubernetes_groups: p.kubernetes_groups.clone(),
+            max_duration_seconds: p.max_duration.as_secs() as i64,
+        });
         Ok(AccessRequest {
+            profile_facts,
             can_cancel: pending && n.requester == caller.subject,
             can_review,
-            grant: grant.map(|g| grant_view(policy, caller, g, now)),
+            grant: match grant {
+                Some(g) => Some(self.named(grant_view(policy, caller, g, now)).await?),
+                None => None,
+            },
             reviews: reviews
                 .into_iter()
                 .map(|r| Review {
@@ -203,7 +218,25 @@ pub(super) fn grant_view(policy: &Policy, caller: &Caller, g: Grant, now: i64) -
         revoked_at: (state == GrantState::Revoked)
             .then_some(g.ended_at)
             .flatten(),
+        revoker: g.revoked_by.as_ref().map(|s| Person {
+            subject: s.clone(),
+            email: None,
+            name: None,
+        }),
         revoked_by: g.revoked_by,
         revoke_reason: g.revoke_reason,
+    }
+}
+
+impl Access {
+    /// `g` with its revoker's name and e-mail from their last sign-in, when known.
+    pub(super) async fn named(&self, mut g: wire::Grant) -> Result<wire::Grant, AccessError> {
+        if let Some(p) = &mut g.revoker
+            && let Some((email, name)) = self.inner.store.user_display(&p.subject).await?
+        {
+            p.email = email;
+            p.name = name;
+        }
+        Ok(g)
     }
 }

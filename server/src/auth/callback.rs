@@ -9,7 +9,6 @@
 use std::time::Instant;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
 use serde::Deserialize;
@@ -17,7 +16,7 @@ use tower_sessions::Session;
 
 use super::oidc::{Identity, PendingLogin};
 use super::ratelimit::PeerIp;
-use super::routes::login_error_redirect;
+use super::routes::{login_error_redirect, too_many};
 use super::untrusted::{bounded, bounded_to};
 use super::web_session::{PENDING_KEY, USER_KEY, WebSessionUser, apply_expiry, pending_logins};
 use crate::error::{AppError, AppResult};
@@ -244,22 +243,11 @@ async fn start_web_session(
     Ok(())
 }
 
-/// Where the browser should go after logout.
-/// 429 for an address over its failed-login budget. A plain page: this is a browser
-/// navigation, and the app's login page would only send the user back here.
+/// 429 for an address over its failed-login budget.
 fn too_many_failures() -> Response {
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        [
-            (axum::http::header::RETRY_AFTER, "60"),
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; charset=utf-8",
-            ),
-        ],
+    too_many(
         "Too many failed sign-ins from your network address. Wait a minute, then sign in again from the start page.\n",
     )
-        .into_response()
 }
 
 fn random_token() -> String {

@@ -101,6 +101,7 @@ async fn login(
     Ok(Redirect::to(url.as_str()).into_response())
 }
 
+/// Where the browser should go after logout.
 #[derive(Debug, Serialize)]
 struct LogoutResponse {
     /// The IdP's end-session URL (RP-initiated logout), or `/login`.
@@ -215,6 +216,14 @@ pub(super) fn login_error_redirect(code: &str, return_to: &str) -> Response {
 }
 
 fn too_many_logins() -> Response {
+    too_many(
+        "Too many sign-ins started from your network address. Wait a minute, then try again.\n",
+    )
+}
+
+/// 429 with `text`, retry after a minute. A plain page: this is a browser navigation, and the
+/// app's login page would only send the user back here.
+pub(super) fn too_many(text: &'static str) -> Response {
     (
         StatusCode::TOO_MANY_REQUESTS,
         [
@@ -224,7 +233,7 @@ fn too_many_logins() -> Response {
                 "text/plain; charset=utf-8",
             ),
         ],
-        "Too many sign-ins started from your network address. Wait a minute, then try again.\n",
+        text,
     )
         .into_response()
 }

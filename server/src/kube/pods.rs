@@ -52,6 +52,11 @@ pub fn summarize(grant: &Grant, pod: &Pod) -> PodSummary {
         let c = containers.remove(i);
         containers.insert(0, c);
     }
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.clone())
+        .unwrap_or_default();
     PodSummary {
         namespace: meta.namespace.clone().unwrap_or_default(),
         name: meta.name.clone().unwrap_or_default(),
@@ -63,6 +68,10 @@ pub fn summarize(grant: &Grant, pod: &Pod) -> PodSummary {
             .unwrap_or_else(|| "Unknown".into()),
         exec: grant.capabilities.contains(Capability::Exec),
         logs: grant.capabilities.contains(Capability::Logs),
+        created_at: meta.creation_timestamp.as_ref().map(|t| t.0.as_second()),
+        ready_containers: statuses.iter().filter(|c| c.ready).count() as u32,
+        restarts: statuses.iter().map(|c| c.restart_count.max(0) as u32).sum(),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
     }
 }
 

@@ -108,4 +108,17 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// A user's e-mail and name from their last sign-in (`None`: never seen).
+    pub async fn user_display(
+        &self,
+        subject: &str,
+    ) -> Result<Option<(Option<String>, Option<String>)>, StoreError> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT email, name FROM users WHERE subject = $1")
+                .bind(subject)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row)
+    }
 }

@@ -2,6 +2,7 @@
 //! batches: the state of their grants, whether their web sessions still exist, and moving the
 //! idle deadline of web sessions that hold an open terminal.
 
+use keyhole_protocol::access::GrantState;
 use sqlx::Row;
 
 use super::{Store, StoreError};
@@ -16,8 +17,9 @@ pub struct GrantStatus {
     pub id: String,
     /// Holder (IdP subject).
     pub subject: String,
-    /// `active`, `revoked` or `expired`.
-    pub state: String,
+    /// The stored state, parsed; `None` for a value this version does not know (the
+    /// re-check then ends the lease as unverifiable: fail closed).
+    pub state: Option<GrantState>,
     /// Unix seconds.
     pub expires_at: i64,
     /// Why it was revoked.
@@ -53,7 +55,7 @@ impl Store {
                 out.push(GrantStatus {
                     id: row.try_get("id")?,
                     subject: row.try_get("subject")?,
-                    state: row.try_get("state")?,
+                    state: GrantState::parse(&row.try_get::<String, _>("state")?),
                     expires_at: row.try_get("expires_at")?,
                     revoke_reason: row.try_get("revoke_reason")?,
                     revoked_by: row.try_get("revoked_by")?,

@@ -25,6 +25,8 @@ use crate::store::{ListFilter, SessionListRow, Visible, now_unix};
 pub(super) struct SessionsQuery {
     scope: Option<String>,
     state: Option<String>,
+    /// `scope=all` only: one user's sessions (IdP subject), e.g. a reviewer's context.
+    user: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Rows per page (1–500, default 100).
@@ -54,6 +56,9 @@ pub(super) async fn list_terminal_sessions(
             )));
         }
     };
+    if q.user.is_some() && !all {
+        return Err(AppError::BadRequest("user= goes with scope=all".into()));
+    }
     if all && !state.access.oversees_any(&caller) {
         return Err(AppError::Forbidden(
             "only approvers, auditors and admins see other people's sessions".into(),
@@ -71,7 +76,11 @@ pub(super) async fn list_terminal_sessions(
     let approvable = state.access.approvable_profile_names(&caller);
     let overseer = caller.has(Role::Auditor) || caller.has(Role::Admin);
     let filter = ListFilter {
-        owner: (!all).then_some(caller.subject.as_str()),
+        owner: if all {
+            q.user.as_deref()
+        } else {
+            Some(caller.subject.as_str())
+        },
         visible: (all && !overseer).then_some(Visible {
             own: Some(&caller.subject),
             profiles: &approvable,
