@@ -204,9 +204,9 @@ test('a revoked terminal says who ended it, stays readable, and offers Request a
     assert.equal(await ended.getAttribute('data-reason'), 'revoked');
     assert.match(await ended.textContent(), /The grant was revoked/);
     assert.match(await ended.textContent(), /handed over to the on-call/);
-    await page.locator('[data-testid=term-ended-who]', { hasText: 'Revoked by bob' }).waitFor({ timeout: 5000 });
+    await page.locator('[data-testid=term-ended-who]', { hasText: 'Revoked by Bob Lead' }).waitFor({ timeout: 5000 });
     assert.match(await page.textContent('[data-testid=term-ended-who]'),
-      /^Revoked by bob at \d\d:\d\d: “INC-4242 handed over to the on-call”$/);
+      /^Revoked by Bob Lead at \d\d:\d\d: “INC-4242 handed over to the on-call”$/);
 
     // The countdown and warnings are gone; the bar says when it ended; so does the title.
     assert.equal(await page.locator('[data-testid=term-left]').count(), 0);

@@ -18,7 +18,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use send_wrapper::SendWrapper;
 
-use super::access_live::format_time;
+use super::access_live::{format_time, set_title};
 use crate::api;
 use crate::components::guard::RequireSession;
 use crate::session::use_session;
@@ -53,13 +53,6 @@ pub(crate) fn format_left_minutes(secs: i64) -> String {
         format!("{}m", secs / 60)
     } else {
         "<1m".into()
-    }
-}
-
-/// `document.title`.
-fn set_document_title(title: &str) {
-    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        doc.set_title(title);
     }
 }
 
@@ -164,7 +157,7 @@ fn TerminalView() -> impl IntoView {
             format!("{title_pod} — {APP_TITLE}")
         }
     });
-    Effect::new(move |_| set_document_title(&title.get()));
+    Effect::new(move |_| set_title(&title.get()));
 
     // A notice or the end panel changes the terminal's height: refit it.
     let refit_shared = SendWrapper::new(shared.clone());
@@ -192,7 +185,7 @@ fn TerminalView() -> impl IntoView {
     });
     let cleanup = SendWrapper::new(shared.clone());
     on_cleanup(move || {
-        set_document_title(APP_TITLE);
+        set_title(APP_TITLE);
         term_socket::stop(&cleanup);
         if let (Some(w), Some(id)) = (web_sys::window(), clock.borrow_mut().take()) {
             w.clear_interval_with_handle(id);
@@ -332,7 +325,11 @@ fn EndPanel(
     });
     let detail = match (ended.reason, revoked) {
         (_, Some(g)) => {
-            let by = g.revoked_by.clone().unwrap_or_default();
+            // Their name from their last sign-in, else the IdP subject.
+            let by = g.revoker.as_ref().map_or_else(
+                || g.revoked_by.clone().unwrap_or_default(),
+                |p| p.display().to_owned(),
+            );
             let at = format_time(g.revoked_at.unwrap_or(ended.at));
             let why = g
                 .revoke_reason
