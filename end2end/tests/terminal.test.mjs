@@ -255,6 +255,13 @@ test('a revoked terminal says who ended it, stays readable, and offers Request a
     const small = await page.evaluate(readability);
     assert.deepEqual({ ...small, height: small.height > 100 }, { opacity: 1, filter: 'none', intersects: false, covered: 0, height: true });
     await page.screenshot({ path: join(artifacts, 'terminal-revoked-390x844.png'), fullPage: true });
+
+    // "Request again" opens the new-request form prefilled; the terminal's title goes with it.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.click('[data-testid=term-request-again]');
+    await page.waitForURL((u) => u.pathname === '/requests');
+    await page.waitForFunction((reason) => document.querySelector('[data-testid=reason]')?.value === reason, reason);
+    await page.waitForFunction(() => !document.title.includes('ended'));
     assert.deepEqual(alice.errors, []);
   } finally {
     await alice.ctx.close();

@@ -184,8 +184,13 @@ fn TerminalView() -> impl IntoView {
         tick.forget();
     });
     let cleanup = SendWrapper::new(shared.clone());
+    let own_title = format!("{pod} ");
     on_cleanup(move || {
-        set_title(APP_TITLE);
+        // Only our own title: the next page may already have set its one.
+        let doc = web_sys::window().and_then(|w| w.document());
+        if doc.is_some_and(|d| d.title().starts_with(&own_title)) {
+            set_title(APP_TITLE);
+        }
         term_socket::stop(&cleanup);
         if let (Some(w), Some(id)) = (web_sys::window(), clock.borrow_mut().take()) {
             w.clear_interval_with_handle(id);
