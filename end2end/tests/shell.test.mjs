@@ -72,6 +72,8 @@ test('an unknown URL answers 404 and shows the not-found page; deep links answer
     res = await alice.page.goto(`${stack.baseUrl}/grants/${grant}/pods/payments/ledger-0/nope`);
     assert.equal(res.status(), 404);
     await alice.page.waitForSelector('[data-testid=not-found]');
+    // Nothing in the navigation claims an unknown address.
+    assert.equal(await alice.page.locator('#main-nav a[aria-current]').count(), 0);
     await alice.page.screenshot({ path: join(artifacts, 'shell-not-found.png') });
     // The way back works.
     await alice.page.click('[data-testid=not-found] a');

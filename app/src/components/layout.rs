@@ -139,9 +139,8 @@ fn NavLinks(path: Memo<String>) -> impl IntoView {
                 <NavLink href="/" label="Overview" testid="nav-overview" path current=|p| p == "/"/>
                 {r.requester.then(|| view! {
                     <NavLink href="/requests" label="Requests" testid="nav-requests" path
-                        current=|p| p == "/requests" || p.starts_with("/requests/")/>
-                    <NavLink href="/pods" label="Pods" testid="nav-pods" path
-                        current=|p| p == "/pods" || p.starts_with("/grants/")/>
+                        current=is_requests_page/>
+                    <NavLink href="/pods" label="Pods" testid="nav-pods" path current=is_pods_page/>
                 })}
                 {(r.lead || r.admin).then(|| view! { <ApprovalsLink path lead=r.lead/> })}
                 <NavLink href="/sessions" label="Sessions" testid="nav-sessions" path
@@ -174,6 +173,28 @@ fn NavLink(
     view! {
         <a href=href data-testid=testid
             aria-current=move || path.with(|p| current(p)).then_some("page")>{label}</a>
+    }
+}
+
+/// `/requests` and `/requests/:id` (not an unknown path below it: that is the not-found page).
+fn is_requests_page(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["requests"] => true,
+        ["requests", id] => !id.is_empty(),
+        _ => false,
+    }
+}
+
+/// `/pods` and a grant's pages: its pods, a terminal, logs.
+fn is_pods_page(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["pods"] => true,
+        ["grants", grant, "pods", rest @ ..] if !grant.is_empty() => {
+            matches!(rest, [] | [_, _] | [_, _, "logs"]) && rest.iter().all(|s| !s.is_empty())
+        }
+        _ => false,
     }
 }
 
@@ -285,4 +306,22 @@ fn initials(name: &str) -> String {
         .take(2)
         .collect::<String>()
         .to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_pods_page, is_requests_page};
+
+    #[test]
+    fn nav_sections_cover_their_routes_only() {
+        assert!(is_requests_page("/requests"));
+        assert!(is_requests_page("/requests/abc"));
+        assert!(!is_requests_page("/requests/abc/no/such/page"));
+        assert!(is_pods_page("/pods"));
+        assert!(is_pods_page("/grants/g/pods"));
+        assert!(is_pods_page("/grants/g/pods/payments/ledger-0"));
+        assert!(is_pods_page("/grants/g/pods/payments/ledger-0/logs"));
+        assert!(!is_pods_page("/grants/g/pods/payments"));
+        assert!(!is_pods_page("/grants/g/pods/payments/ledger-0/nope"));
+    }
 }
