@@ -240,6 +240,8 @@ test('the development banner says the cluster is a stand-in, on every page', asy
       const text = await banner.textContent();
       assert.match(text, /development stand-in/);
       assert.match(text, /local processes on this machine, not a real Kubernetes cluster/);
+      // In a landmark of its own, so it is found with the page's other regions.
+      await alice.page.getByRole('complementary', { name: 'Development mode' }).waitFor();
     };
     await alice.page.goto(`${stack.baseUrl}/login`);
     await check();

@@ -95,19 +95,23 @@ fn DevBanner() -> impl IntoView {
     let dev_cluster = move || session.info.get().is_some_and(|i| i.dev_cluster);
     view! {
         <Show when=move || dev_idp() || dev_cluster()>
-            <div class="dev-banner" role="note" aria-label="Development mode" data-testid="dev-banner">
-                <strong class="dev-banner-tag">"Development mode"</strong>
-                <Show when=dev_cluster>
-                    <span data-testid="dev-cluster-banner">
-                        "The cluster is a development stand-in: its “pods” are local processes on this machine, not a real Kubernetes cluster."
-                    </span>
-                </Show>
-                <Show when=dev_idp>
-                    <span data-testid="dev-idp-banner">
-                        "Development identity provider: demo users, no passwords. Not for production."
-                    </span>
-                </Show>
-            </div>
+            // A landmark of its own (so nothing sits outside one), holding the note.
+            <aside class="dev-banner" aria-labelledby="dev-banner-tag" data-testid="dev-banner">
+                <strong class="dev-banner-tag" id="dev-banner-tag">"Development mode"</strong>
+                <p class="dev-banner-text" role="note" aria-labelledby="dev-banner-tag">
+                    <Show when=dev_cluster>
+                        <span data-testid="dev-cluster-banner">
+                            "The cluster is a development stand-in: its “pods” are local processes on this machine, not a real Kubernetes cluster."
+                        </span>
+                    </Show>
+                    " "
+                    <Show when=dev_idp>
+                        <span data-testid="dev-idp-banner">
+                            "Development identity provider: demo users, no passwords. Not for production."
+                        </span>
+                    </Show>
+                </p>
+            </aside>
         </Show>
     }
 }
