@@ -98,11 +98,14 @@ export async function openPage(page, baseUrl, spec) {
 /** The frame every page shares: its violations belong to the shell, whatever the page. */
 const SHELL_SELECTOR = '.skip-link, .dev-banner, header.topbar, footer.footer';
 
+/** Impacts that fail the checks (axe also reports `moderate` and `minor`). */
+export const FAILING_IMPACTS = ['serious', 'critical'];
+
 /**
- * Runs axe-core on the page (WCAG 2.x A/AA and best practices) and returns the violations of
- * impact serious or critical, each node marked `shell: true` when it is part of the frame.
+ * Runs axe-core on the page (WCAG 2.x A/AA and best practices) and returns its violations of
+ * every impact, each node marked `shell: true` when it is part of the frame.
  */
-export async function seriousViolations(page) {
+export async function axeViolations(page) {
   // Evaluated through the DevTools protocol: `page.addScriptTag` would add an inline <script>,
   // which the app's Content-Security-Policy rightly blocks.
   if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE_SOURCE);
@@ -112,7 +115,6 @@ export async function seriousViolations(page) {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
     });
     return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => ({
         id: v.id,
         impact: v.impact,
