@@ -38,6 +38,7 @@ const USERS = Object.fromEntries([
   ['bob', 'Bob Lead', ['leads-payments']],
   ['carol', 'Carol Auditor', ['auditors']],
   ['dave', 'Dave Oncall-Lead', ['oncall-payments', 'leads-payments']],
+  ['erin', 'Erin Admin', ['platform-admins']],
 ].map(([username, name, groups]) => [username, {
   password: `${username}-pw`,
   claims: {

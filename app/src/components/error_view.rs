@@ -6,6 +6,7 @@ use leptos::prelude::*;
 /// Lists the errors a page raised, with a way back.
 #[component]
 pub(crate) fn ErrorView(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    super::set_title("Something went wrong");
     let list = move || {
         errors
             .get()

@@ -24,7 +24,7 @@ pub(crate) fn RequireSession(children: ChildrenFn) -> impl IntoView {
             view! { <p class="muted">"Redirecting to sign in…"</p> }.into_any()
         }
         SessionState::Error(e) => view! {
-            <div class="card error-card" role="alert"><h2>"Keyhole is unreachable"</h2><p>{e}</p></div>
+            <div class="card error-card" role="alert"><h1>"Keyhole is unreachable"</h1><p>{e}</p></div>
         }
         .into_any(),
     }
@@ -53,7 +53,7 @@ pub(crate) fn RequireRole(roles: Vec<Role>, children: ChildrenFn) -> impl IntoVi
                     } else {
                         view! {
                             <div class="card notice" role="alert" data-testid="not-allowed">
-                                <h2>"Not allowed"</h2>
+                                <h1>"Not allowed"</h1>
                                 <p>"This page is for the " <strong>{needed.clone()}</strong>
                                    " role. Roles come from your identity provider's groups; ask your platform team if you need it."</p>
                                 <a class="btn" href="/">"Back to overview"</a>

@@ -23,7 +23,7 @@ const EVENTS: [&str; 10] = [
 
 /// A counter that goes up on every live event the user may see (and on every reconnect), so
 /// pages refetch when it changes. The stream closes when the page goes away.
-pub(super) fn use_live_version() -> RwSignal<u32> {
+pub(crate) fn use_live_version() -> RwSignal<u32> {
     let version = RwSignal::new(0u32);
     let Ok(source) = web_sys::EventSource::new("/api/events") else {
         return version;

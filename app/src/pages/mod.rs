@@ -1,7 +1,7 @@
 //! One module per route.
 
 mod access_actions;
-mod access_live;
+pub(crate) mod access_live;
 pub(crate) mod approvals;
 pub(crate) mod home;
 pub(crate) mod login;

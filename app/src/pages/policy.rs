@@ -44,7 +44,9 @@ fn Policy() -> impl IntoView {
             {(!p.reload_messages.is_empty()).then(|| view! {
                 <ul class="card mono small">{p.reload_messages.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}</ul>
             })}
-            <pre class="card policy-source" data-testid="policy-source">{p.source.clone()}</pre>
+            // Scrolls sideways on narrow screens: focusable, so the keyboard can scroll it too.
+            <pre class="card policy-source" data-testid="policy-source" tabindex="0" role="region"
+                aria-label="Policy source">{p.source.clone()}</pre>
         }.into_any(),
     }
     }

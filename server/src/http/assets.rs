@@ -1,5 +1,10 @@
 //! The built web app (`dist/`): SPA fallback and the Content-Security-Policy.
 //!
+//! The fallback answers every path that is not a file in `dist/` with `index.html`, so the
+//! client router can render it: with 200 for the app's own routes ([`APP_ROUTES`], deep links
+//! keep working) and with 404 for anything else (the app then shows its not-found page, and
+//! crawlers, link checkers and monitors see a real 404).
+//!
 //! Trunk injects one inline `<script type="module">` that loads the wasm. A
 //! strict CSP forbids inline scripts, so instead of loosening it with
 //! `'unsafe-inline'` we hash each inline script of `index.html` at startup and
@@ -46,6 +51,45 @@ impl WebAssets {
             dir: dir.to_owned(),
             csp: csp_for(&html),
         })
+    }
+}
+
+/// The client-side routes of the web app, as written in the router of `app/src/main.rs`
+/// (`:name` is one non-empty path segment). A test keeps the two lists equal.
+pub const APP_ROUTES: &[&str] = &[
+    "/",
+    "/login",
+    "/pods",
+    "/grants/:grant/pods",
+    "/grants/:grant/pods/:ns/:pod",
+    "/grants/:grant/pods/:ns/:pod/logs",
+    "/requests",
+    "/requests/:id",
+    "/approvals",
+    "/sessions",
+    "/admin/policy",
+];
+
+/// `true` when `path` (without the query) is one of [`APP_ROUTES`]. One trailing slash is
+/// ignored, as the client router ignores it.
+pub fn is_app_route(path: &str) -> bool {
+    let path = match path.strip_suffix('/') {
+        Some(p) if !p.is_empty() && !p.ends_with('/') => p,
+        _ => path,
+    };
+    APP_ROUTES.iter().any(|route| route_matches(route, path))
+}
+
+fn route_matches(route: &str, path: &str) -> bool {
+    let mut want = route.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with(':') && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
     }
 }
 
@@ -109,6 +153,55 @@ mod tests {
         assert!(csp.contains(&format!("'sha256-{expected}'")), "{csp}");
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
+    }
+
+    #[test]
+    fn app_routes_and_unknown_paths() {
+        for known in [
+            "/",
+            "/login",
+            "/requests",
+            "/requests/",
+            "/requests/01HZX",
+            "/grants/g1/pods",
+            "/grants/g1/pods/payments/ledger-0",
+            "/grants/g1/pods/payments/ledger-0/logs",
+            "/admin/policy",
+        ] {
+            assert!(is_app_route(known), "{known}");
+        }
+        for unknown in [
+            "/no/such/page",
+            "/requests/1/2",
+            "/requests//",
+            "/grants//pods",
+            "/grants/g1/pods/payments",
+            "/grants/g1/pods/payments/ledger-0/shell",
+            "/admin",
+            "/login/x",
+            "//",
+            "/api",
+        ] {
+            assert!(!is_app_route(unknown), "{unknown}");
+        }
+    }
+
+    /// [`APP_ROUTES`] is exactly the set of `path!(…)` routes of the app's router.
+    #[test]
+    fn app_routes_match_the_router() {
+        let main = include_str!("../../../app/src/main.rs");
+        let mut in_router: Vec<String> = main
+            .split("path!(\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+            .collect();
+        in_router.sort();
+        let mut here: Vec<String> = APP_ROUTES.iter().map(|r| (*r).to_owned()).collect();
+        here.sort();
+        assert_eq!(
+            in_router, here,
+            "APP_ROUTES in server/src/http/assets.rs must list the routes of app/src/main.rs"
+        );
     }
 
     #[test]

@@ -11,10 +11,12 @@ pub mod observe;
 pub mod security;
 
 use axum::Router;
+use axum::handler::HandlerWithoutStateExt;
+use axum::http::header;
 use axum::http::{StatusCode, Uri};
 use axum::middleware;
-use axum::response::IntoResponse;
-use tower_http::services::{ServeDir, ServeFile};
+use axum::response::{IntoResponse, Response};
+use tower_http::services::ServeDir;
 
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -25,9 +27,11 @@ use crate::store::WebSessionStore;
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
+    // SPA: paths that are not files get index.html, with 200 for the app's routes (deep
+    // links work) and 404 for anything else (the app shows its not-found page).
     let index = state.assets.dir.join("index.html");
-    // SPA: unknown paths get index.html with 200, so deep links work.
-    let web = ServeDir::new(&state.assets.dir).fallback(ServeFile::new(index));
+    let spa = move |uri: Uri| spa_index(index.clone(), uri);
+    let web = ServeDir::new(&state.assets.dir).fallback(spa.into_service());
     let api = Router::new()
         .merge(crate::auth::routes::api_router())
         .merge(crate::access::routes::api_router())
@@ -71,6 +75,31 @@ fn session_layer(state: &AppState) -> SessionManagerLayer<WebSessionStore> {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle))
+}
+
+/// `index.html` for a path that is not a file of the web app: 200 for a route of the app
+/// ([`assets::is_app_route`]), 404 otherwise. Read on every request, like the static files,
+/// so a rebuilt `dist/` is picked up.
+async fn spa_index(index: std::path::PathBuf, uri: Uri) -> Response {
+    let status = if assets::is_app_route(uri.path()) {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    match tokio::fs::read(&index).await {
+        Ok(html) => (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                // The page names hashed assets; always ask for the current one.
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) => AppError::internal(anyhow::anyhow!("cannot read {}: {e}", index.display()))
+            .into_response(),
+    }
 }
 
 async fn api_not_found(uri: Uri) -> impl IntoResponse {
