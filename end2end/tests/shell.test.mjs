@@ -93,15 +93,17 @@ test('the navigation marks the current page and every route names its place in t
     const current = () => alice.page.$$eval('#main-nav a[aria-current=page]', (as) => as.map((a) => a.dataset.testid));
     const steps = [
       ['nav-requests', '/requests', 'Requests — Keyhole'],
-      ['nav-pods', '/pods', 'Pods — Keyhole'],
+      // With one active grant the Pods nav goes straight to its pods, else to the list.
+      ['nav-pods', /\/(pods|grants\/[^/]+\/pods)$/, '^Pods( of payments-debug)? — Keyhole$'],
       ['nav-sessions', '/sessions', 'Sessions — Keyhole'],
       ['nav-overview', '/', 'Overview — Keyhole'],
     ];
     for (const [testid, path, title] of steps) {
       // Client-side navigation (the router), not a page load.
       await alice.page.click(`[data-testid=${testid}]`);
-      await alice.page.waitForURL(`${stack.baseUrl}${path}`);
-      await alice.page.waitForFunction((t) => document.title === t, title);
+      await alice.page.waitForURL(typeof path === 'string' ? `${stack.baseUrl}${path}` : path);
+      await alice.page.waitForFunction(
+        (t) => (t.startsWith('^') ? new RegExp(t).test(document.title) : document.title === t), title);
       assert.deepEqual(await current(), [testid], path);
     }
     // The current item looks different, not by colour alone: a bar under it and bolder text.
@@ -118,7 +120,7 @@ test('the navigation marks the current page and every route names its place in t
     await alice.page.goto(`${stack.baseUrl}/grants/${grant}/pods`);
     await alice.page.waitForSelector('[data-testid=pod-row]');
     assert.deepEqual(await current(), ['nav-pods']);
-    assert.equal(await alice.page.title(), 'Pods — Keyhole');
+    assert.equal(await alice.page.title(), 'Pods of payments-debug — Keyhole');
     assert.deepEqual(alice.errors, []);
   } finally {
     await alice.ctx.close();

@@ -206,10 +206,3 @@ pub(super) fn approvals(n: u32) -> String {
         format!("{n} approvals")
     }
 }
-
-/// Sets the tab's title (pages name the place: "Requests — Keyhole").
-pub(super) fn set_title(title: &str) {
-    if let Some(d) = web_sys::window().and_then(|w| w.document()) {
-        d.set_title(title);
-    }
-}

@@ -32,9 +32,9 @@ fn Approvals() -> impl IntoView {
     let (pending_pages, pending_more) = (RwSignal::new(1usize), RwSignal::new(false));
     let (grant_pages, grant_more) = (RwSignal::new(1usize), RwSignal::new(false));
     let error = RwSignal::new(None::<String>);
+    let approves_none = RwSignal::new(false);
     let decision = RwSignal::new(None::<String>);
     provide_context(Decisions(decision));
-    super::access_live::set_title("Approvals — Keyhole");
     Effect::new(move |_| {
         version.track();
         let (np, ng) = (pending_pages.get(), grant_pages.get());
@@ -43,6 +43,11 @@ fn Approvals() -> impl IntoView {
                 Ok((r, more)) => {
                     pending.set(Some(r));
                     pending_more.set(more);
+                }
+                // An admin who approves no profile has no queue: say so, not an error.
+                Err(api::ApiFailure::Http(403, _)) => {
+                    approves_none.set(true);
+                    pending.set(Some(Vec::new()));
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -75,6 +80,9 @@ fn Approvals() -> impl IntoView {
                 <h2>"Pending"</h2>
                 {move || match pending_shape.get() {
                     None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+                    Some(true) if approves_none.get() => view! {
+                        <p class="muted" data-testid="queue-empty">"You approve no profile, so no request waits for you. Active grants you may revoke are listed here."</p>
+                    }.into_any(),
                     Some(true) => view! { <p class="muted" data-testid="queue-empty">"Nothing waits for you."</p> }.into_any(),
                     Some(false) => view! {
                         <ul class="request-list">

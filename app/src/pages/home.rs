@@ -9,9 +9,7 @@ use keyhole_protocol::terminal::SessionInfo;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::access_live::{
-    format_left, format_time, lifecycle, set_title, use_clock, use_live_version,
-};
+use super::access_live::{format_left, format_time, lifecycle, use_clock, use_live_version};
 use crate::api;
 use crate::components::guard::RequireSession;
 use crate::session::use_session;
@@ -28,13 +26,12 @@ pub(crate) fn HomePage() -> impl IntoView {
 
 #[component]
 fn Dashboard() -> impl IntoView {
-    set_title("Overview — Keyhole");
     let session = use_session();
     let version = use_live_version();
     let now = use_clock();
     let roles = session.me().map(|m| m.roles).unwrap_or_default();
     let engineer = roles.contains(&Role::Engineer);
-    let lead = roles.contains(&Role::Lead) || roles.contains(&Role::Admin);
+    let lead = roles.contains(&Role::Lead);
     let auditor = roles.contains(&Role::Auditor);
     let mine = RwSignal::new(None::<Vec<AccessRequest>>);
     let waiting = RwSignal::new(None::<Vec<AccessRequest>>);
@@ -48,11 +45,11 @@ fn Dashboard() -> impl IntoView {
             {
                 mine.set(Some(p.items));
             }
-            if lead
-                && let Ok(p) =
-                    api::get::<Page<AccessRequest>>("/api/requests?scope=pending&limit=50").await
-            {
-                waiting.set(Some(p.items));
+            if lead {
+                // An admin who approves no profile has no queue (403): nothing waits for them.
+                let p =
+                    api::get::<Page<AccessRequest>>("/api/requests?scope=pending&limit=50").await;
+                waiting.set(Some(p.map(|p| p.items).unwrap_or_default()));
             }
             if auditor
                 && let Ok(p) =

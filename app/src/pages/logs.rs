@@ -71,7 +71,7 @@ fn LogsView() -> impl IntoView {
     });
     let back = format!("/grants/{grant}/pods/{ns}/{pod}");
     let pods = format!("/grants/{grant}/pods");
-    super::access_live::set_title(&format!("Logs of {pod} — Keyhole"));
+    crate::components::set_title(&format!("Logs of {pod}"));
     view! {
         <section class="page-head logs-head">
             <h1>"Logs " <code>{format!("{ns}/{pod}")}</code></h1>
@@ -84,7 +84,9 @@ fn LogsView() -> impl IntoView {
             <span class="muted" data-testid="logs-state">{move || state.get()}</span>
             <A href=back attr:class="btn">"Shell"</A>
         </section>
-        <pre class="logs" data-testid="logs">{move || text.get()}</pre>
+        // Focusable, so keyboard users can scroll it (WCAG 2.1.1).
+        <pre class="logs" data-testid="logs" tabindex="0" role="region"
+            aria-label=format!("Logs of {ns}/{pod}")>{move || text.get()}</pre>
     }
 }
 

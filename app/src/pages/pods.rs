@@ -75,7 +75,7 @@ fn PodTable(gp: GrantPods) -> impl IntoView {
             .map(|p| view! { <PodRow grant=grant.clone() pod=p now/> })
             .collect_view()
     };
-    super::access_live::set_title(&format!("Pods of {} — Keyhole", gp.profile));
+    crate::components::set_title(&format!("Pods of {}", gp.profile));
     view! {
         <p class="muted" data-testid="grant-summary">
             "Profile " <strong>{gp.profile}</strong>
@@ -151,7 +151,6 @@ pub(crate) fn MyGrantsPage() -> impl IntoView {
 
 #[component]
 fn MyGrants() -> impl IntoView {
-    super::access_live::set_title("Pods — Keyhole");
     let navigate = leptos_router::hooks::use_navigate();
     // Active grants are among the newest: a few pages of one's own grants hold them all.
     let grants = LocalResource::new(|| async {

@@ -55,7 +55,7 @@ fn RequestCard(r: AccessRequest, now: RwSignal<i64>, version: RwSignal<u32>) -> 
     let grant = r.grant.clone();
     let pending = r.state == RequestState::Pending;
     let title = format!("{} for {}", r.profile, r.requester.display());
-    super::access_live::set_title(&format!("Request {} — Keyhole", r.profile));
+    crate::components::set_title(&format!("Request {}", r.profile));
     let stored = StoredValue::new(r.clone());
     // One status: pending → active → ended, with who and when; the review history is below.
     let status = move || stored.with_value(|r| lifecycle(r, now.get()));

@@ -24,7 +24,6 @@ pub(crate) fn RequestsPage() -> impl IntoView {
 
 #[component]
 fn Requests() -> impl IntoView {
-    super::access_live::set_title("Requests — Keyhole");
     let version = use_live_version();
     let now = use_clock();
     let profiles = RwSignal::new(None::<Vec<ProfileInfo>>);

@@ -73,7 +73,6 @@ pub(crate) fn SessionsPage() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let shape = Memo::new(move |_| list.with(|l| l.as_ref().map(Vec::is_empty)));
-    super::access_live::set_title("Sessions — Keyhole");
     view! {
         <section class="page-head">
             <h1>"Sessions"</h1>

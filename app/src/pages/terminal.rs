@@ -18,18 +18,16 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use send_wrapper::SendWrapper;
 
-use super::access_live::{format_time, set_title};
+use super::access_live::format_time;
 use crate::api;
 use crate::components::guard::RequireSession;
+use crate::components::set_title;
 use crate::session::use_session;
 use crate::term_socket::{self, Ended, Shared, TermSignals};
 
 /// The new-request form (`RequestsPage`); "Request again" adds `profile`, `namespace`, `pod`
 /// and `reason` to prefill it.
 const REQUEST_FORM: &str = "/requests";
-
-/// The page title while nothing else is known, and after leaving the page.
-const APP_TITLE: &str = "Keyhole";
 
 /// The terminal page.
 #[component]
@@ -145,16 +143,16 @@ fn TerminalView() -> impl IntoView {
         find_grant(grant_id.clone())
     });
 
-    // The page title: `<pod> · 24m left — Keyhole`, changing once a minute.
+    // The page title: `<pod> · 24m left — Keyhole` (the suffix is set_title's), changing once a minute.
     let title_pod = pod.clone();
     let title = Memo::new(move |_| {
         if is_ended.get() {
-            format!("{title_pod} · ended — {APP_TITLE}")
+            format!("{title_pod} · ended")
         } else if let Some((_, _, exp)) = sig.info.get() {
             let left = format_left_minutes(exp - now.get() as i64);
-            format!("{title_pod} · {left} left — {APP_TITLE}")
+            format!("{title_pod} · {left} left")
         } else {
-            format!("{title_pod} — {APP_TITLE}")
+            title_pod.clone()
         }
     });
     Effect::new(move |_| set_title(&title.get()));
@@ -189,7 +187,7 @@ fn TerminalView() -> impl IntoView {
         // Only our own title: the next page may already have set its one.
         let doc = web_sys::window().and_then(|w| w.document());
         if doc.is_some_and(|d| d.title().starts_with(&own_title)) {
-            set_title(APP_TITLE);
+            set_title("");
         }
         term_socket::stop(&cleanup);
         if let (Some(w), Some(id)) = (web_sys::window(), clock.borrow_mut().take()) {
