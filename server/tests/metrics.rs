@@ -137,7 +137,11 @@ async fn request_ids_and_route_labels() {
     let res = get("/readyz", None).await.unwrap();
     assert!(res.headers().contains_key("x-request-id"));
     get("/api/requests/some-id-123", None).await.unwrap();
-    get("/some/deep/link?code=secret-code", None).await.unwrap();
+    // A deep link of the web app (200), and a path that is not one (404, the app's page).
+    get("/requests/some-id-123?code=secret-code", None)
+        .await
+        .unwrap();
+    get("/no/such/page", None).await.unwrap();
     get("/api/nope", None).await.unwrap();
 
     let text = scrape(&ts).await;
@@ -159,7 +163,7 @@ async fn request_ids_and_route_labels() {
         "{text}"
     );
     assert_eq!(http_total("GET", "unmatched", 200), Some(1.0), "{text}");
-    assert_eq!(http_total("GET", "unmatched", 404), Some(1.0), "{text}");
+    assert_eq!(http_total("GET", "unmatched", 404), Some(2.0), "{text}");
     assert!(!text.contains("some-id-123") && !text.contains("secret-code"));
     let ping = "keyhole_db_query_duration_seconds_count{query=\"readiness_ping\"}";
     assert_eq!(value(&text, ping), Some(1.0), "{text}");
