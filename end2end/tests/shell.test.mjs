@@ -105,6 +105,8 @@ test('the navigation marks the current page and every route names its place in t
       await alice.page.waitForFunction(
         (t) => (t.startsWith('^') ? new RegExp(t).test(document.title) : document.title === t), title);
       assert.deepEqual(await current(), [testid], path);
+      // Like a page load, a client-side navigation leaves focus at the new page's start.
+      await alice.page.waitForFunction(() => document.activeElement?.id === 'main');
     }
     // The current item looks different, not by colour alone: a bar under it and bolder text.
     const style = (testid) => alice.page.$eval(`[data-testid=${testid}]`, (a) => {

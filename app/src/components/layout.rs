@@ -31,6 +31,16 @@ pub(crate) fn Layout(children: Children) -> impl IntoView {
         path.track();
         menu_open.set(false);
     });
+    // After a client-side navigation (not the first page load), focus moves to `main`, as a
+    // page load would reset it: screen readers then read the new page (its title is set by
+    // the router), and the next Tab starts inside it rather than somewhere in the old page.
+    Effect::new(move |prev: Option<String>| {
+        let now = path.get();
+        if prev.is_some_and(|p| p != now) {
+            focus_main(false);
+        }
+        now
+    });
     let toggle = NodeRef::<leptos::html::Button>::new();
     let close_on_escape = move |ev: web_sys::KeyboardEvent| {
         if ev.key() == "Escape" && menu_open.get_untracked() {
@@ -76,13 +86,20 @@ pub(crate) fn Layout(children: Children) -> impl IntoView {
 /// leaves it alone (`rel="external"`), the browser's own jump is replaced by this.
 fn skip_to_main(ev: leptos::ev::MouseEvent) {
     ev.prevent_default();
+    focus_main(true);
+}
+
+/// Moves focus to `main` (optionally scrolling it into view).
+fn focus_main(scroll: bool) {
     let main = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id(MAIN_ID))
         .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
     if let Some(main) = main {
         let _ = main.focus();
-        main.scroll_into_view();
+        if scroll {
+            main.scroll_into_view();
+        }
     }
 }
 

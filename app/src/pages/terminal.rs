@@ -257,6 +257,8 @@ fn TerminalView() -> impl IntoView {
 
     view! {
         <section class="term-page" data-ended=move || is_ended.get().to_string()>
+            // A heading for screen readers and the page outline; the bar shows the same facts.
+            <h1 class="visually-hidden">"Terminal on " {pod_label.clone()}</h1>
             <div class="term-bar" data-testid="term-bar">
                 <A href=format!("/grants/{grant}/pods") attr:class="btn btn-ghost">"← Pods"</A>
                 <span class="term-field"><span class="muted">"pod "</span><strong data-testid="term-pod">{pod_label}</strong></span>
