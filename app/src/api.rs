@@ -33,7 +33,13 @@ impl std::error::Error for ApiFailure {}
 
 /// `GET path` → `T`.
 pub(crate) async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    send("GET", path, None, None).await
+    send("GET", path, None, None, false).await
+}
+
+/// `GET path` → `T`, for a fetch no person asked for (a badge refreshing on live events): the
+/// server does not count it as activity, so it never keeps an idle sign-in alive.
+pub(crate) async fn get_background<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    send("GET", path, None, None, true).await
 }
 
 /// A paged list (`path` already has its query string, e.g. `/api/requests?scope=mine`): the
@@ -69,7 +75,7 @@ pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
     csrf: &str,
 ) -> Result<T, ApiFailure> {
     let json = serde_json::to_string(body).map_err(|e| ApiFailure::Network(e.to_string()))?;
-    send("POST", path, Some(json), Some(csrf)).await
+    send("POST", path, Some(json), Some(csrf), false).await
 }
 
 async fn send<T: DeserializeOwned>(
@@ -77,6 +83,7 @@ async fn send<T: DeserializeOwned>(
     path: &str,
     body: Option<String>,
     csrf: Option<&str>,
+    background: bool,
 ) -> Result<T, ApiFailure> {
     let net = |e: wasm_bindgen::JsValue| ApiFailure::Network(format!("{e:?}"));
     let init = RequestInit::new();
@@ -95,6 +102,9 @@ async fn send<T: DeserializeOwned>(
     }
     if let Some(token) = csrf {
         headers.set("X-Keyhole-CSRF", token).map_err(net)?;
+    }
+    if background {
+        headers.set("X-Keyhole-Background", "1").map_err(net)?;
     }
     let window = web_sys::window().ok_or_else(|| ApiFailure::Network("no window".into()))?;
     let resp: Response = JsFuture::from(window.fetch_with_request(&req))

@@ -689,3 +689,39 @@ async fn new_logins_are_rate_limited_per_address() {
         "a cookieless browser from this address waits too"
     );
 }
+
+/// A badge refreshing by itself (the app's background fetches) is not activity: it never keeps
+/// an idle sign-in alive, however often it asks.
+#[tokio::test]
+async fn background_fetches_do_not_keep_an_idle_session_alive() {
+    let s = TestServer::start_with(Options {
+        env: vec![("KEYHOLE_SESSION_IDLE_TIMEOUT_SECONDS", "3")],
+        ..Default::default()
+    })
+    .await;
+    let mut bob = s.login("bob").await;
+    let res = bob.get_background("/api/requests?scope=pending").await;
+    assert_eq!(
+        res.status(),
+        200,
+        "a background fetch is served while signed in"
+    );
+    let t0 = Instant::now();
+    let mut ended = None;
+    while t0.elapsed() < Duration::from_secs(8) {
+        let status = bob
+            .get_background("/api/requests?scope=pending")
+            .await
+            .status();
+        if status == 401 {
+            ended = Some(t0.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let ended = ended.expect("the idle timeout ended the session despite background fetches");
+    assert!(
+        ended >= Duration::from_secs(2),
+        "not before the idle timeout: {ended:?}"
+    );
+}

@@ -237,8 +237,10 @@ fn ApprovalsLink(path: Memo<String>, lead: bool) -> impl IntoView {
         Effect::new(move |_| {
             let asked = version.get();
             spawn_local(async move {
-                let Ok(page) =
-                    api::get::<Page<AccessRequest>>("/api/requests?scope=pending&limit=100").await
+                let Ok(page) = api::get_background::<Page<AccessRequest>>(
+                    "/api/requests?scope=pending&limit=100",
+                )
+                .await
                 else {
                     return;
                 };

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use keyhole_protocol::api::Role;
 use tower_sessions::Session;
 
-use super::web_session::{WebSessionUser, load_user};
+use super::web_session::{BACKGROUND_HEADER, WebSessionUser, load_user, peek_user};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -119,9 +119,13 @@ impl FromRequestParts<AppState> for Caller {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| AppError::internal(anyhow::anyhow!(msg)))?;
-        let user = load_user(&session, state)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let background = parts.headers.contains_key(BACKGROUND_HEADER);
+        let user = if background {
+            peek_user(&session, state).await?
+        } else {
+            load_user(&session, state).await?
+        }
+        .ok_or(AppError::Unauthenticated)?;
         // Every log line of this request names who made it (the request span declares it).
         crate::http::observe::record_user(parts, &user.subject);
         let id = session.id().map(|id| id.to_string());

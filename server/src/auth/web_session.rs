@@ -96,6 +96,27 @@ pub async fn load_user(
     session: &Session,
     state: &AppState,
 ) -> Result<Option<WebSessionUser>, AppError> {
+    load(session, state, true).await
+}
+
+/// [`load_user`] for a request the browser makes by itself (header [`BACKGROUND_HEADER`]):
+/// the limits hold, but it is not activity, so it does not move the idle timeout.
+pub async fn peek_user(
+    session: &Session,
+    state: &AppState,
+) -> Result<Option<WebSessionUser>, AppError> {
+    load(session, state, false).await
+}
+
+/// A request header the app sets on fetches no person asked for (a live badge refreshing):
+/// they do not count as activity for the idle timeout.
+pub const BACKGROUND_HEADER: &str = "x-keyhole-background";
+
+async fn load(
+    session: &Session,
+    state: &AppState,
+    activity: bool,
+) -> Result<Option<WebSessionUser>, AppError> {
     let user: Option<WebSessionUser> = session.get(USER_KEY).await.map_err(AppError::internal)?;
     let Some(mut user) = user else {
         return Ok(None);
@@ -106,8 +127,9 @@ pub async fn load_user(
         session.flush().await.map_err(AppError::internal)?;
         return Ok(None);
     }
-    if now - user.last_seen >= touch_interval(state.config.session.idle_timeout).max(1)
-        || user.last_seen > now
+    if activity
+        && (now - user.last_seen >= touch_interval(state.config.session.idle_timeout).max(1)
+            || user.last_seen > now)
     {
         user.last_seen = now;
         session

@@ -296,6 +296,21 @@ impl Browser {
         self.get_abs(&url).await
     }
 
+    /// GET a path on Keyhole with cookies as the app's background fetches do
+    /// (`X-Keyhole-Background: 1`: not activity for the idle timeout).
+    pub(crate) async fn get_background(&mut self, path: &str) -> reqwest::Response {
+        let res = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .header(COOKIE, self.cookie_header())
+            .header("x-keyhole-background", "1")
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&res);
+        res
+    }
+
     /// GET a path on Keyhole with cookies and `Authorization: Bearer <token>`.
     pub(crate) async fn get_bearer(&mut self, path: &str, token: &str) -> reqwest::Response {
         let res = self
