@@ -11,10 +11,14 @@
 pub mod flags;
 mod parse;
 pub mod path;
+mod walk;
+mod words;
 mod wrappers;
 
 #[cfg(test)]
 mod parse_tests;
+#[cfg(test)]
+mod unwrap_tests;
 
 pub use parse::{MAX_DEPTH, MAX_LINE_BYTES, PARSE_BUDGET, analyze};
 
