@@ -305,3 +305,23 @@ fn random_valid_lines_round_trip_their_names() {
         assert_eq!(names(&line), expected, "{line:?}");
     }
 }
+
+#[test]
+fn env_split_string_is_parsed_again() {
+    let commands = ok("env -S 'rm -rf /'");
+    assert_eq!(names("env -S 'rm -rf /'"), ["env", "rm"]);
+    assert_eq!(commands[1].wrappers, ["env -S"]);
+    assert_eq!(
+        names("env -i --split-string='cat /etc/shadow' x"),
+        ["env", "cat"]
+    );
+}
+
+#[test]
+fn pipes_into_shells_and_interpreters_are_visible() {
+    let commands = ok("echo cm0gLXJmIC8= | base64 -d | sh");
+    assert_eq!(commands[2].name, "sh");
+    assert_eq!(commands[2].pipe_from, Some(1));
+    assert_eq!(commands[1].pipe_from, Some(0));
+    assert_eq!(names("python3 -c 'import os'"), ["python3"]);
+}

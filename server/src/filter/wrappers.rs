@@ -5,9 +5,9 @@
 //! The list (each with the options that take a value, so the value is not taken for the
 //! program): `sudo`, `doas`, `env`, `nice`, `ionice`, `timeout` (then a duration), `nohup`,
 //! `setsid`, `xargs`, `busybox`, `command`, `builtin`, `exec`, `time`, `stdbuf`,
-//! `chroot` (then a directory), `unbuffer`, `caffeinate`-like helpers are not included.
+//! `chroot` (then a directory), `unbuffer`.
 //! Shells: `sh`, `bash`, `dash`, `zsh`, `ksh`, `ash`, `mksh` with `-c` (the next operand is a
-//! script); `eval` (all arguments joined by spaces are a script).
+//! script); `eval` (all arguments joined by spaces are a script); `env -S STRING`.
 
 use super::Word;
 
@@ -222,6 +222,17 @@ pub(crate) fn unwrap(mut argv: Vec<Word>) -> Unwrapped {
                 script,
             };
         }
+        if name == "env"
+            && let Some(script) = env_split_string(&argv[1..])
+        {
+            let script = Some(("env -S".to_owned(), script));
+            return Unwrapped {
+                argv,
+                wrappers,
+                assignments,
+                script,
+            };
+        }
         let Some(wrapper) = WRAPPERS.iter().find(|w| w.name == name) else {
             break;
         };
@@ -298,6 +309,33 @@ fn is_assignment(arg: &str) -> bool {
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     })
+}
+
+/// The command line of `env -S STRING [ARG…]` (`--split-string`), which `env` splits into
+/// words and runs: parsed again like a script.
+fn env_split_string(args: &[Word]) -> Option<String> {
+    for (i, arg) in args.iter().enumerate() {
+        let value = arg.value.as_str();
+        let split = if value == "-S" || value == "--split-string" {
+            Some(args.get(i + 1).map_or("", |w| w.value.as_str()).to_owned()).map(|s| (s, i + 2))
+        } else if let Some(rest) = value.strip_prefix("--split-string=") {
+            Some((rest.to_owned(), i + 1))
+        } else if let Some(rest) = value.strip_prefix("-S") {
+            Some((rest.to_owned(), i + 1))
+        } else if value == "--" || !(value.starts_with('-') || is_assignment(value)) {
+            return None;
+        } else {
+            None
+        };
+        if let Some((mut script, next)) = split {
+            for word in args.iter().skip(next) {
+                script.push(' ');
+                script.push_str(&word.value);
+            }
+            return Some(script);
+        }
+    }
+    None
 }
 
 /// The script of `sh [options] -c SCRIPT …`, if `-c` is given.
