@@ -89,7 +89,34 @@ pub(super) fn analyze_into(
             reason: describe_error(root, bytes),
         });
     }
+    if tree_depth(root) > MAX_TREE_DEPTH {
+        return Err(Unchecked::Malformed {
+            reason: format!("brackets or substitutions nested more than {MAX_TREE_DEPTH} deep"),
+        });
+    }
     Walker::new(bytes, depth, wrappers, deadline, out).walk(root, false)
+}
+
+/// The deepest syntax tree walked (the walk is recursive; real lines are far shallower).
+const MAX_TREE_DEPTH: usize = 200;
+
+/// The depth of the tree under `root`, without recursion.
+fn tree_depth(root: Node<'_>) -> usize {
+    let mut cursor = root.walk();
+    let (mut depth, mut max) = (0, 0);
+    loop {
+        if cursor.goto_first_child() {
+            depth += 1;
+            max = max.max(depth);
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return max;
+            }
+            depth -= 1;
+        }
+    }
 }
 
 /// The line with every backslash-newline outside single quotes removed, as bash does before

@@ -325,3 +325,23 @@ fn pipes_into_shells_and_interpreters_are_visible() {
     assert_eq!(commands[1].pipe_from, Some(0));
     assert_eq!(names("python3 -c 'import os'"), ["python3"]);
 }
+
+#[test]
+fn deeply_nested_brackets_finish_without_overflowing() {
+    let lines = [
+        format!("{}ls{}", "(".repeat(2000), ")".repeat(2000)),
+        format!("echo {}x{}", "$(".repeat(1300), ")".repeat(1300)),
+        format!("{}ls{}", "{ ".repeat(1000), "; }".repeat(1000)),
+        format!("echo {}", "$(".repeat(2000)),
+        "a|".repeat(2000) + "b",
+    ];
+    for line in &lines {
+        let start = Instant::now();
+        let result = analyze(line);
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            result.map(|c| c.len())
+        );
+    }
+}
