@@ -184,6 +184,8 @@ fn incomplete(line: &str) -> Option<&'static str> {
         Some("an open backtick")
     } else if trimmed.ends_with("&&") || trimmed.ends_with('|') {
         Some("a trailing operator")
+    } else if line.replace("<<<", "").contains("<<") {
+        Some("a here-document")
     } else if open > 0 {
         Some("an open bracket")
     } else {

@@ -295,3 +295,20 @@ fn globs_and_tilde_are_kept_as_written() {
         ["-rf", "/tmp/*.log", "~/x"]
     );
 }
+
+#[test]
+fn brace_expansion_is_dynamic() {
+    // At the start of a line the grammar rejects it (fail closed); after a wrapper it is a word.
+    assert!(analyze("{rm,-rf,/}").is_err());
+    let c = one("sudo {rm,-rf,/}");
+    assert!(c.program.dynamic, "{c:?}");
+    assert!(one("echo a{1..3}").args[0].dynamic);
+    assert!(!one("echo {}").args[0].dynamic);
+}
+
+#[test]
+fn a_process_substitution_as_input_redirects_only_the_outer_command() {
+    let commands = ok("cat < <(ls)");
+    assert_eq!(commands[0].redirects.len(), 1);
+    assert!(commands[1].redirects.is_empty());
+}

@@ -195,6 +195,12 @@ fn a_trailing_backslash_or_operator_is_incomplete() {
 }
 
 #[test]
+fn a_here_document_is_incomplete() {
+    assert!(matches!(err("cat <<EOF"), Unchecked::Incomplete { .. }));
+    assert!(matches!(err("bash <<-'X'"), Unchecked::Incomplete { .. }));
+}
+
+#[test]
 fn open_brackets_are_incomplete() {
     assert!(matches!(err("echo $(ls"), Unchecked::Incomplete { .. }));
     assert!(matches!(err("(ls"), Unchecked::Incomplete { .. }));

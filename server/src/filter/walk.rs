@@ -105,8 +105,12 @@ impl<'a, 'o> Walker<'a, 'o> {
                 in_sub,
             );
         }
+        // Only the statement's own commands, not those of substitutions in it (`cat < <(ls)`).
+        let depth = self.depth;
         for command in &mut self.out[first..] {
-            command.redirects.extend(redirects.iter().cloned());
+            if command.in_substitution == in_sub && command.depth == depth {
+                command.redirects.extend(redirects.iter().cloned());
+            }
         }
         Ok(())
     }
@@ -262,7 +266,11 @@ impl<'a, 'o> Walker<'a, 'o> {
     fn word(&self, node: Node<'_>) -> Word {
         let text = self.text(node);
         match node.kind() {
-            "word" | "number" | "heredoc_start" => Word::literal(unescape(text, false)),
+            "word" | "number" | "heredoc_start" => Word {
+                value: unescape(text, false),
+                // Brace expansion: `{rm,-rf,/}` is three words.
+                dynamic: text.contains('{') && (text.contains(',') || text.contains("..")),
+            },
             "raw_string" => Word::literal(text.trim_start_matches('\'').trim_end_matches('\'')),
             "ansi_c_string" => Word::literal(ansi_c(text)),
             "string" => self.string(node),
@@ -282,6 +290,8 @@ impl<'a, 'o> Walker<'a, 'o> {
                     dynamic |= w.dynamic;
                     at = kid.end_byte();
                 }
+                // Brace expansion may be split into `{`, words and `}` by the grammar.
+                dynamic |= value.contains('{') && (value.contains(',') || value.contains(".."));
                 Word { value, dynamic }
             }
             _ => Word {
