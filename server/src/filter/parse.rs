@@ -25,7 +25,12 @@ pub const MAX_DEPTH: usize = 3;
 /// [`Unchecked`] when the line is too long, too slow to parse, incomplete, malformed, or
 /// nests `sh -c` / `eval` deeper than [`MAX_DEPTH`].
 pub fn analyze(line: &str) -> Result<Vec<Command>, Unchecked> {
-    let deadline = Instant::now() + PARSE_BUDGET;
+    analyze_within(line, PARSE_BUDGET)
+}
+
+/// [`analyze`] with another parse-time budget (tests use zero to see the cancellation).
+pub(super) fn analyze_within(line: &str, budget: Duration) -> Result<Vec<Command>, Unchecked> {
+    let deadline = Instant::now() + budget;
     let mut out = Vec::new();
     analyze_into(line, 0, &[], deadline, &mut out)?;
     Ok(out)
@@ -98,7 +103,7 @@ pub(super) fn analyze_into(
 }
 
 /// The deepest syntax tree walked (the walk is recursive; real lines are far shallower).
-const MAX_TREE_DEPTH: usize = 200;
+const MAX_TREE_DEPTH: usize = 500;
 
 /// The depth of the tree under `root`, without recursion.
 fn tree_depth(root: Node<'_>) -> usize {

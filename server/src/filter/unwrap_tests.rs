@@ -351,3 +351,37 @@ fn deeply_nested_brackets_finish_without_overflowing() {
         );
     }
 }
+
+#[test]
+fn a_parse_past_its_budget_is_cancelled() {
+    let line = "echo a; ".repeat(300) + "echo b";
+    assert_eq!(
+        super::parse::analyze_within(&line, Duration::ZERO),
+        Err(Unchecked::Timeout)
+    );
+    assert!(super::parse::analyze_within(&line, Duration::from_secs(5)).is_ok());
+}
+
+#[test]
+fn long_and_chains_up_to_the_tree_depth_limit() {
+    // `&&` lists nest one level per operator in the syntax tree.
+    assert_eq!(ok(&("a && ".repeat(300) + "b")).len(), 301);
+    assert!(matches!(
+        err(&("a&&".repeat(1000) + "b")),
+        Unchecked::Malformed { .. }
+    ));
+}
+
+#[test]
+fn the_deepest_accepted_trees_fit_a_small_stack() {
+    let lines = [
+        "a && ".repeat(495) + "b",
+        "(".repeat(240) + "ls" + &")".repeat(240),
+        "echo ".to_owned() + &"$(".repeat(240) + "x" + &")".repeat(240),
+    ];
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || lines.iter().map(|l| analyze(l).is_ok()).collect::<Vec<_>>())
+        .expect("a thread");
+    assert!(handle.join().is_ok());
+}
