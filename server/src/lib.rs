@@ -6,6 +6,7 @@
 //! - `dev` (feature `dev`): the development stand-ins of `--dev` (devstack's cluster, dev IdP);
 //!   without the feature, `dev_disabled.rs` makes development mode a startup error.
 //! - [`domain`]: the grant and the request/grant state machines; pure types.
+//! - [`filter`]: understanding a command line (bash syntax tree → commands); pure, not enforced yet.
 //! - [`http`]: router glue, static web app, security headers, health probes.
 //! - [`auth`]: OIDC login, sessions, CSRF, roles from IdP groups.
 //! - [`access`]: requests, approvals, time-bound grants, live events, webhooks.
@@ -34,6 +35,7 @@ pub mod config;
 pub mod dev;
 pub mod domain;
 pub mod error;
+pub mod filter;
 pub mod http;
 pub mod kube;
 pub mod logging;
